@@ -1,0 +1,130 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker/mailer"
+	"github.com/leadworker/leadworker/templates"
+)
+
+// Closing-notice outcomes recorded on the lead.
+const (
+	noticeSent        = "sent"
+	noticeNoRecipient = "no_recipient"
+	noticeRejected    = "rejected"
+)
+
+// countryLocales picks a customer's language from their country.
+var countryLocales = map[string]string{"JP": "ja", "TW": "zh-Hant", "HK": "zh-Hant", "MO": "zh-Hant", "RU": "ru", "BY": "ru", "KZ": "ru"}
+
+// HandleClosing tells the customer (customer inquiries) or the originator
+// (qualified leads) that a declined or expired lead will not be answered.
+func (n *Notifier) HandleClosing(ctx context.Context, t *asynq.Task) error {
+	var p ClosingPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	return n.close(ctx, p.LeadID)
+}
+
+// HandleClosingBatch sends the closing notices of a page of expired leads,
+// several at a time. Notices already sent are skipped, so a retry of the
+// batch only sends what is left.
+func (n *Notifier) HandleClosingBatch(ctx context.Context, t *asynq.Task) error {
+	var p ClosingBatchPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	return parallel(p.LeadIDs, func(id string) error {
+		err := n.close(ctx, id)
+		if errors.Is(err, asynq.SkipRetry) {
+			return nil // refused for good and recorded: nothing to retry
+		}
+		return err
+	})
+}
+
+// close sends one lead's closing notice, once.
+func (n *Notifier) close(ctx context.Context, id string) error {
+	l, err := n.store.Get(ctx, id)
+	if ErrorCode(err) == ENotFound {
+		return n.store.ClearPending(ctx, closingTaskID(id))
+	}
+	if err != nil {
+		return err
+	}
+	unlock, err := n.store.Lock(ctx, closingTaskID(l.ID), sendLockTTL)
+	if err != nil || unlock == nil {
+		return errors.Join(err, errBusy)
+	}
+	defer unlock()
+	state, keptTo, keptName, err := n.store.NoticeState(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	if state != "" {
+		return n.store.ClearPending(ctx, closingTaskID(l.ID))
+	}
+	to, name, locale := closingRecipient(l, keptTo, keptName)
+	if to == "" {
+		_, err := n.store.NoticeDone(ctx, l, noticeNoRecipient, nil)
+		n.leadLog(l).Info("no closing notice: the lead has no customer or originator address")
+		return err
+	}
+	return n.sendClosing(ctx, l, to, name, locale)
+}
+
+// closingRecipient returns who is told, by name, in which language. An
+// expired lead's customer contact is erased; the address and name kept for
+// its notice are used instead.
+func closingRecipient(l *Lead, keptTo, keptName string) (to, name, locale string) {
+	if l.IsQualified() {
+		if l.Originator == nil {
+			return keptTo, keptName, "en"
+		}
+		return firstNonEmpty(l.Originator.Email, keptTo), firstNonEmpty(l.Originator.Name, keptName), "en"
+	}
+	return firstNonEmpty(l.Customer.Email, keptTo), firstNonEmpty(l.Customer.Name, keptName), templates.Resolve(countryLocales[l.Customer.Country])
+}
+
+// sendClosing sends the notice; the caller holds its lock.
+func (n *Notifier) sendClosing(ctx context.Context, l *Lead, to, name, locale string) error {
+	partner, err := n.store.GetPartner(ctx, l.PartnerID)
+	if err != nil {
+		return err
+	}
+	email, err := templates.Render(templates.Closing, locale, templates.ClosingData{RecipientName: name, Reason: string(l.Outcome), ExpireDays: n.cfg.expireDays(),
+		ToCustomer: !l.IsQualified(), LeadID: l.ID, Company: l.Customer.Company, PartnerName: partnerName(partner)})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = n.mail.Send(ctx, n.message(to, "lead-"+l.ID+".closing", email, l.ID))
+		n.count("closing", err)
+	}
+	return n.closingDone(ctx, l, err)
+}
+
+func (n *Notifier) closingDone(ctx context.Context, l *Lead, err error) error {
+	switch {
+	case errors.Is(err, mailer.ErrPermanent):
+		n.leadLog(l).WithError(err).Error("closing notice rejected by the mail server")
+		_, rerr := n.store.NoticeDone(ctx, l, noticeRejected, nil)
+		return errors.Join(rerr, fmt.Errorf("closing notice %s: %w", l.ID, asynq.SkipRetry))
+	case err != nil:
+		return fmt.Errorf("closing notice %s: %w", l.ID, err)
+	}
+	_, err = n.store.NoticeDone(ctx, l, noticeSent, n.entry(FeedClosing, l, ""))
+	n.leadLog(l).WithField("outcome", l.Outcome).Info("closing notice sent")
+	return err
+}
+
+func partnerName(p *Partner) string {
+	if p.Contacts.Default != nil && p.Contacts.Default.Name != "" {
+		return p.Contacts.Default.Name
+	}
+	return p.ID
+}

@@ -1,0 +1,125 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker/mailer"
+	"github.com/leadworker/leadworker/templates"
+	"github.com/sirupsen/logrus"
+)
+
+// HandleDigest sends one recipient's digest for one day: every lead waiting
+// in it, valid ones first and potential spam last. A lead that joins while
+// it is being sent stays in the digest, which stays due: the next digests
+// run sends it.
+func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
+	var p DigestPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	unlock, err := n.store.Lock(ctx, digestTaskID(p.Recipient, p.Day), sendLockTTL)
+	if err != nil || unlock == nil {
+		return errors.Join(err, errBusy)
+	}
+	defer unlock()
+	leads, err := n.store.DigestLeads(ctx, p.Recipient, p.Day)
+	if err != nil || len(leads) == 0 {
+		return errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, nil, n.clock.Now(), "", nil))
+	}
+	return n.sendDigest(ctx, p, leads)
+}
+
+func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lead) error {
+	sortForDigest(leads)
+	rcpt := n.digestRecipient(ctx, p.Recipient, leads[0])
+	total, err := n.store.DayCount(ctx, p.Recipient, p.Day)
+	if err != nil {
+		return err
+	}
+	data := templates.DigestData{RecipientName: rcpt.Name, Day: p.Day, Total: total, ExpireDays: n.cfg.expireDays()}
+	ids := make([]string, len(leads))
+	for i, l := range leads {
+		data.Leads, ids[i] = append(data.Leads, n.view(l, rcpt.Locale)), l.ID
+	}
+	email, err := templates.Render(templates.Digest, rcpt.Locale, data)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	msgID := "digest-" + p.Day + "-" + shortHash(append([]string{p.Recipient}, ids...)...)
+	err = n.mail.Send(ctx, n.message(p.Recipient, msgID, email, ids...))
+	n.count("digest", err)
+	if err == nil {
+		n.stats.DigestSent(len(leads))
+	}
+	return n.digestDone(ctx, p, leads, ids, err)
+}
+
+// digestDone records the digest's outcome on its leads and in the feeds.
+func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, err error) error {
+	log := n.log.WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids})
+	failure := ""
+	switch {
+	case errors.Is(err, mailer.ErrPermanent):
+		failure = err.Error()
+		log.WithError(err).Error("digest rejected by the mail server; its leads are recorded as undelivered")
+	case err != nil:
+		return fmt.Errorf("send digest for %s: %w", p.Day, err)
+	}
+	typ := FeedDigest
+	if failure != "" {
+		typ = FeedUndelivered
+	}
+	entries := map[string]FeedEntry{}
+	for _, l := range leads {
+		e := entries[l.PartnerID]
+		e.Type, e.Recipient, e.Message, e.At = typ, p.Recipient, failure, n.clock.Now().UTC()
+		e.LeadIDs = append(e.LeadIDs, l.ID)
+		entries[l.PartnerID] = e
+	}
+	if err := n.store.DigestSent(ctx, p.Recipient, p.Day, leads, n.clock.Now(), failure, entries); err != nil {
+		return err
+	}
+	if failure != "" {
+		return fmt.Errorf("digest for %s: %w", p.Day, asynq.SkipRetry)
+	}
+	log.WithField("leads", len(leads)).Info("digest sent")
+	return nil
+}
+
+// sortForDigest puts valid leads first and potential spam last, each group
+// oldest first.
+func sortForDigest(leads []*Lead) {
+	slices.SortStableFunc(leads, func(a, b *Lead) int {
+		if a.IsSpam() != b.IsSpam() {
+			if a.IsSpam() {
+				return 1
+			}
+			return -1
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+}
+
+// digestRecipient finds the name and locale of a digest's recipient through
+// the partner of one of its leads; en without a name when that fails.
+func (n *Notifier) digestRecipient(ctx context.Context, email string, l *Lead) Recipient {
+	fallback := Recipient{Email: email, Locale: "en", Location: time.UTC}
+	partner, err := n.store.GetPartner(ctx, l.PartnerID)
+	if err != nil {
+		return fallback
+	}
+	for _, fb := range []bool{false, true} {
+		if r, err := ResolveRecipient(partner, l, fb); err == nil && r.Email == email {
+			return r
+		}
+	}
+	return fallback
+}

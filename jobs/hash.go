@@ -1,0 +1,145 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Hash fields of a stored lead. Names are short because they are repeated in
+// every lead; empty values are not stored at all. Together with Redis's
+// listpack encoding this keeps a typical lead under 1 KiB.
+const (
+	fID       = "id"
+	fPartner  = "pid"
+	fLocation = "loc"
+	fKind     = "kind"
+	fType     = "type"
+	fCTA      = "cta"
+	fSource   = "src"
+	fCompany  = "co"
+	fName     = "name"
+	fEmail    = "email"
+	fPhone    = "phone"
+	fCountry  = "cc"
+	fNeed     = "need"
+	fQuality  = "q"
+	fEmailVal = "ev"
+	fPhoneVal = "pv"
+	fContact  = "cr"
+	fOrig     = "orig"
+	fCreated  = "at"
+	fStatus   = "st"
+	fOutcome  = "oc"
+	fAlert    = "al"
+	fInfo     = "inf"
+	fFavorite = "fav"
+	fDeal     = "deal"
+	fDecline  = "dec"
+	fNotify   = "ntf"
+	fArchived = "arc"
+	fUpdated  = "upd"
+	fDigest   = "bh"
+	fRev      = "rev"
+	// "rs" is "2" once the lead moved to the second reminder index (set by
+	// remindScript, read by transitionScript).
+)
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
+
+func mustJSON(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encode %T: %v", v, err)) // only plain structs are encoded
+	}
+	return string(b)
+}
+
+// fields returns the lead as hash field/value pairs, leaving out empty ones.
+func (l *Lead) fields() []any {
+	all := [][2]string{
+		{fID, l.ID}, {fPartner, l.PartnerID}, {fLocation, l.Location},
+		{fKind, string(l.Kind)}, {fType, string(l.LeadType)}, {fCTA, string(l.CallToAction)},
+		{fSource, l.Source}, {fCompany, l.Customer.Company}, {fName, l.Customer.Name},
+		{fEmail, l.Customer.Email}, {fPhone, l.Customer.Phone}, {fCountry, l.Customer.Country},
+		{fNeed, l.Need}, {fQuality, l.Quality}, {fEmailVal, l.EmailValidity},
+		{fPhoneVal, l.PhoneValidity}, {fContact, flag(l.ContactRequested)},
+		{fCreated, ms(l.CreatedAt)}, {fStatus, string(l.Status)}, {fAlert, string(l.Alert)},
+		{fInfo, flag(l.Informational)}, {fUpdated, ms(l.UpdatedAt)},
+	}
+	if l.Originator != nil && *l.Originator != (Person{}) {
+		all = append(all, [2]string{fOrig, mustJSON(l.Originator)})
+	}
+	out := make([]any, 0, 2*len(all))
+	for _, kv := range all {
+		if kv[1] != "" {
+			out = append(out, kv[0], kv[1])
+		}
+	}
+	return out
+}
+
+// leadFromHash decodes a stored lead.
+func leadFromHash(h map[string]string) (*Lead, error) {
+	l := &Lead{}
+	l.ID, l.PartnerID, l.Location = h[fID], h[fPartner], h[fLocation]
+	l.Kind, l.LeadType, l.CallToAction = Kind(h[fKind]), LeadType(h[fType]), CallToAction(h[fCTA])
+	l.Source, l.Need = h[fSource], h[fNeed]
+	l.Customer = Customer{Company: h[fCompany], Name: h[fName], Email: h[fEmail], Phone: h[fPhone], Country: h[fCountry]}
+	l.Quality, l.EmailValidity, l.PhoneValidity = h[fQuality], h[fEmailVal], h[fPhoneVal]
+	l.ContactRequested, l.Informational, l.Favorite = h[fContact] == "1", h[fInfo] == "1", h[fFavorite] == "1"
+	l.fallback = h[fFallback] == "1"
+	l.Status, l.Outcome, l.Alert = Status(h[fStatus]), Outcome(h[fOutcome]), Alert(h[fAlert])
+	err := firstErr(
+		decodeTime(h[fCreated], &l.CreatedAt),
+		decodeTime(h[fUpdated], &l.UpdatedAt),
+		decodeTimePtr(h[fArchived], &l.ArchivedAt),
+		decodeJSON(h[fOrig], &l.Originator),
+		decodeJSON(h[fDeal], &l.Deal),
+		decodeJSON(h[fDecline], &l.Decline),
+		decodeJSON(h[fNotify], &l.Notification),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("decode lead %q: %w", h[fID], err)
+	}
+	return l, nil
+}
+
+func decodeTime(s string, dst *time.Time) error {
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return err
+	}
+	*dst = time.UnixMilli(n).UTC()
+	return nil
+}
+
+func decodeTimePtr(s string, dst **time.Time) error {
+	if s == "" {
+		return nil
+	}
+	*dst = new(time.Time)
+	return decodeTime(s, *dst)
+}
+
+func decodeJSON[T any](s string, dst **T) error {
+	if s == "" {
+		return nil
+	}
+	*dst = new(T)
+	return json.Unmarshal([]byte(s), *dst)
+}

@@ -1,0 +1,276 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/internal/metrics"
+	"github.com/leadworker/leadworker/mailer"
+	"github.com/leadworker/leadworker/templates"
+	"github.com/sirupsen/logrus"
+)
+
+// sendLockTTL bounds how long a crashed sender can block a message.
+const sendLockTTL = 2 * time.Minute
+
+// errBusy asks asynq to try later: another worker is sending this message.
+var errBusy = errors.New("another worker is sending this message")
+
+// NotifyConfig is what the notification handlers need to know.
+type NotifyConfig struct {
+	From        string        // the From address; its domain ends every Message-ID
+	LeadURL     string        // link to a lead, "{id}" replaced by its id
+	Threshold   int           // leads per recipient and day emailed one by one
+	DigestAt    time.Duration // time of day the digest goes out, after midnight
+	ExpireAfter time.Duration // how long a lead waits for an answer, as emails tell it
+	AlertAfter  time.Duration // how long a contact request is urgent, as emails tell it
+}
+
+// expireDays and alertHours are the configured periods as emails state
+// them, rounded to whole days and hours (at least 1).
+func (c NotifyConfig) expireDays() int {
+	return max(1, int((c.ExpireAfter+12*time.Hour)/(24*time.Hour)))
+}
+func (c NotifyConfig) alertHours() int { return max(1, int((c.AlertAfter+30*time.Minute)/time.Hour)) }
+
+// Notifier handles the notification tasks: new-lead emails, digests and
+// closing notices.
+type Notifier struct {
+	store *Store
+	queue *Queue
+	mail  *mailer.Mailer
+	clock clock.Clock
+	log   *logrus.Logger
+	cfg   NotifyConfig
+	stats *metrics.Metrics
+}
+
+// NewNotifier returns the notification handlers.
+func NewNotifier(store *Store, queue *Queue, mail *mailer.Mailer, clk clock.Clock, log *logrus.Logger, cfg NotifyConfig) *Notifier {
+	return &Notifier{store: store, queue: queue, mail: mail, clock: clk, log: log, cfg: cfg}
+}
+
+// SetMetrics makes the handlers count what they send.
+func (n *Notifier) SetMetrics(m *metrics.Metrics) { n.stats = m }
+
+// count records the outcome of one send of a notice type.
+func (n *Notifier) count(notice string, err error) {
+	switch {
+	case err == nil:
+		n.stats.EmailSent(notice)
+	case errors.Is(err, mailer.ErrPermanent):
+		n.stats.EmailFailed(notice, "permanent")
+	default:
+		n.stats.EmailRetried(notice)
+	}
+}
+
+// Register adds the handlers to mux.
+func (n *Notifier) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeNotify, n.giveUp(n.HandleNotify, n.notifyGaveUp))
+	mux.HandleFunc(TypeDigest, n.HandleDigest)
+	mux.HandleFunc(TypeClosing, n.giveUp(n.HandleClosing, n.closingGaveUp))
+	mux.HandleFunc(TypeClosingBatch, n.HandleClosingBatch)
+	mux.HandleFunc(TypeReminder, n.giveUp(n.HandleReminder, n.reminderGaveUp))
+}
+
+func decodePayload(t *asynq.Task, dst any) error {
+	if err := json.Unmarshal(t.Payload(), dst); err != nil {
+		return fmt.Errorf("%s: bad payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return nil
+}
+
+func (n *Notifier) leadLog(l *Lead) *logrus.Entry {
+	return n.log.WithFields(logrus.Fields{"lead_id": l.ID, "partner_id": l.PartnerID})
+}
+
+// HandleNotify announces one new lead: on its own, in the day's digest, or
+// (informational offer leads) in the Action Center feed only.
+func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
+	var p NotifyPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	l, err := n.store.Get(ctx, p.LeadID)
+	if ErrorCode(err) == ENotFound {
+		n.log.WithField("lead_id", p.LeadID).Warn("lead to announce no longer exists")
+		return n.store.ClearPending(ctx, notifyTaskID(p.LeadID))
+	}
+	if err != nil {
+		return err
+	}
+	if announced(l) {
+		return n.store.ClearPending(ctx, notifyTaskID(l.ID))
+	}
+	if l.Status == StatusArchived { // e.g. a backdated lead that expired at once
+		msg := fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)
+		_, err := n.store.Done(ctx, l, Notification{Error: msg}, notifyTaskID(l.ID), nil)
+		n.leadLog(l).Info(msg)
+		return err
+	}
+	if l.Informational {
+		_, err := n.store.Done(ctx, l, Notification{Via: "feed"}, notifyTaskID(l.ID), n.entry(FeedInformational, l, ""))
+		n.leadLog(l).Info("informational offer lead added to the Action Center feed")
+		return err
+	}
+	return n.announce(ctx, l)
+}
+
+// announced reports whether a lead's announcement has ended.
+func announced(l *Lead) bool {
+	nt := l.Notification
+	return nt != nil && (nt.SentAt != nil || nt.Error != "" || nt.Via == "feed")
+}
+
+func (n *Notifier) entry(typ string, l *Lead, rcpt string) *FeedEntry {
+	return &FeedEntry{Type: typ, LeadIDs: []string{l.ID}, Recipient: rcpt, At: n.clock.Now().UTC()}
+}
+
+func (n *Notifier) announce(ctx context.Context, l *Lead) error {
+	partner, err := n.store.GetPartner(ctx, l.PartnerID)
+	if err != nil {
+		return err
+	}
+	rcpt, err := ResolveRecipient(partner, l, l.fallback)
+	if errors.Is(err, ErrNoRecipient) {
+		return n.undeliverable(ctx, l, Notification{Error: err.Error()}, err)
+	}
+	day := l.CreatedAt.In(rcpt.Location).Format(time.DateOnly)
+	sendAt := n.digestTime(day, rcpt.Location)
+	slot, err := n.store.Claim(ctx, l, rcpt.Email, day, n.cfg.Threshold, sendAt)
+	if err != nil {
+		return err
+	}
+	if slot != "individual" {
+		n.leadLog(l).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
+		if !sendAt.After(n.clock.Now()) {
+			return nil // past its time: the next digests run sends it, with any other late leads
+		}
+		return n.queue.Digest(ctx, DigestPayload{Recipient: rcpt.Email, Day: day}, sendAt)
+	}
+	return n.sendNewLead(ctx, l, partner, rcpt)
+}
+
+// digestTime is DigestAt on the day after day, in loc's wall-clock time
+// (daylight-saving rules included). A time that falls into a spring-forward
+// gap is moved past it (02:30 becomes 03:30), never before it.
+func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
+	d, _ := time.ParseInLocation(time.DateOnly, day, loc)
+	hour, minute := int(n.cfg.DigestAt/time.Hour), int(n.cfg.DigestAt%time.Hour/time.Minute)
+	t := time.Date(d.Year(), d.Month(), d.Day()+1, hour, minute, 0, 0, loc)
+	if t.Hour() != hour || t.Minute() != minute {
+		_, before := t.Zone()
+		_, after := t.Add(12 * time.Hour).Zone()
+		t = t.Add(time.Duration(after-before) * time.Second)
+	}
+	return t
+}
+
+// undeliverable records that a lead cannot be announced and tells the feed.
+func (n *Notifier) undeliverable(ctx context.Context, l *Lead, nt Notification, cause error) error {
+	e := n.entry(FeedUndelivered, l, nt.Recipient)
+	e.Message = nt.Error
+	if _, err := n.store.Done(ctx, l, nt, notifyTaskID(l.ID), e); err != nil {
+		return err
+	}
+	n.leadLog(l).WithError(cause).Error("lead could not be announced")
+	return nil
+}
+
+// sendNewLead emails one lead, falling back once from a rejected location
+// contact to the partner's default contact.
+func (n *Notifier) sendNewLead(ctx context.Context, l *Lead, partner *Partner, rcpt Recipient) error {
+	unlock, err := n.store.Lock(ctx, notifyTaskID(l.ID), sendLockTTL)
+	if err != nil || unlock == nil {
+		return errors.Join(err, errBusy)
+	}
+	defer unlock()
+	if l, err = n.store.Get(ctx, l.ID); err != nil || announced(l) {
+		return err
+	}
+	err = n.sendTo(ctx, l, rcpt)
+	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
+		n.leadLog(l).WithError(err).Warn("location contact rejected the lead; sending to the default contact")
+		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
+			return err
+		}
+		if rcpt, err = ResolveRecipient(partner, l, true); err != nil {
+			return n.undeliverable(ctx, l, Notification{Via: "individual", Error: err.Error()}, err)
+		}
+		err = n.sendTo(ctx, l, rcpt)
+	}
+	if errors.Is(err, mailer.ErrPermanent) {
+		nt := Notification{Via: "individual", Recipient: rcpt.Email, Error: err.Error()}
+		return errors.Join(n.undeliverable(ctx, l, nt, err), fmt.Errorf("announce %s: %w", l.ID, asynq.SkipRetry))
+	}
+	if err != nil {
+		return fmt.Errorf("announce %s: %w", l.ID, err)
+	}
+	now := n.clock.Now().UTC()
+	_, err = n.store.Done(ctx, l, Notification{Via: "individual", Recipient: rcpt.Email, SentAt: &now}, notifyTaskID(l.ID), n.entry(FeedNewLead, l, rcpt.Email))
+	n.leadLog(l).WithField("recipient_source", rcpt.Source).Info("lead announced by email")
+	return err
+}
+
+func (n *Notifier) sendTo(ctx context.Context, l *Lead, rcpt Recipient) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	email, err := templates.Render(templates.NewLead, rcpt.Locale, templates.NewLeadData{RecipientName: rcpt.Name, Lead: n.view(l, rcpt.Locale),
+		ExpireDays: n.cfg.expireDays(), AlertHours: n.cfg.alertHours()})
+	if err != nil {
+		return err
+	}
+	id := "lead-" + l.ID + ".new"
+	if rcpt.Source == SourceDefault && l.Location != "" {
+		id += ".default"
+	}
+	err = n.mail.Send(ctx, n.message(rcpt.Email, id, email, l.ID))
+	n.count("new_lead", err)
+	return err
+}
+
+func (n *Notifier) message(to, id string, e templates.Email, leadIDs ...string) *mailer.Message {
+	return &mailer.Message{From: n.cfg.From, To: to, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
+		MessageID: id + "@" + n.domain(), Headers: map[string]string{"X-Leadworker-Leads": strings.Join(leadIDs, " ")}}
+}
+
+func (n *Notifier) domain() string {
+	if i := strings.LastIndexByte(n.cfg.From, '@'); i >= 0 {
+		return n.cfg.From[i+1:]
+	}
+	return "localhost"
+}
+
+// view is what an email shows of a lead, labels in locale.
+func (n *Notifier) view(l *Lead, locale string) templates.LeadView {
+	label := func(prefix, v string) string {
+		if v == "" {
+			return ""
+		}
+		return templates.Label(locale, prefix+v)
+	}
+	return templates.LeadView{
+		ID: l.ID, URL: strings.ReplaceAll(n.cfg.LeadURL, "{id}", l.ID), Company: l.Customer.Company,
+		Kind: label("kind.", string(l.Kind)), LeadType: label("lead_type.", string(l.LeadType)),
+		CallToAction: label("cta.", string(l.CallToAction)), Source: label("source.", l.Source),
+		Country: l.Customer.Country, Need: l.Need, EmailValidity: label("validity.", l.EmailValidity),
+		PhoneValidity: label("validity.", l.PhoneValidity), ContactRequested: l.ContactRequested,
+		Spam: l.IsSpam(), CreatedAt: l.CreatedAt,
+	}
+}
+
+// shortHash is a short stable digest for Message-IDs.
+func shortHash(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:6])
+}

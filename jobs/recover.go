@@ -1,0 +1,79 @@
+package jobs
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// pendingGrace is how old pending work must be before a sweep enqueues it
+// again: younger work is most likely queued and about to run.
+const pendingGrace = time.Minute
+
+// digests enqueues every digest whose send time has come, and enqueues
+// again any pending work older than a minute whose task was lost (an
+// enqueue that failed after the change it follows was stored). Enqueueing
+// work that is still queued is a no-op: its task id is taken.
+func (m *Maintenance) digests(ctx context.Context, at time.Time, dry bool, rep *Report) error {
+	if err := m.dueDigests(ctx, at, dry, rep); err != nil {
+		return err
+	}
+	return m.recoverPending(ctx, at, dry, rep)
+}
+
+func (m *Maintenance) dueDigests(ctx context.Context, at time.Time, dry bool, rep *Report) error {
+	for offset := 0; ; offset += sweepPage {
+		members, err := m.store.dueIDs(ctx, m.store.keys.dueDigests(), at, offset, sweepPage)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		for _, member := range members {
+			rcpt, day, _ := strings.Cut(member, "|")
+			rep.add(Change{Action: "digest", Detail: day})
+			if !dry {
+				if err := m.queue.Digest(ctx, DigestPayload{Recipient: rcpt, Day: day}, at); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (m *Maintenance) recoverPending(ctx context.Context, at time.Time, dry bool, rep *Report) error {
+	for offset := 0; ; offset += sweepPage {
+		members, err := m.store.dueIDs(ctx, m.store.keys.pending(), at.Add(-pendingGrace), offset, sweepPage)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		err = parallel(members, func(member string) error {
+			id, action := m.pendingTask(member)
+			rep.add(Change{LeadID: id, Action: "requeue", Detail: member})
+			if dry || action == nil {
+				return nil
+			}
+			return action(ctx)
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// pendingTask maps a pending member back to its lead and its enqueue.
+func (m *Maintenance) pendingTask(member string) (string, func(context.Context) error) {
+	kind, rest, _ := strings.Cut(member, ":")
+	switch kind {
+	case "notify":
+		return rest, func(ctx context.Context) error { return m.queue.Notify(ctx, rest) }
+	case "closing":
+		return rest, func(ctx context.Context) error { return m.queue.Closing(ctx, rest) }
+	case "reminder":
+		i := strings.LastIndexByte(rest, ':')
+		if i < 0 {
+			return rest, nil
+		}
+		id, stage := rest[:i], rest[i+1:]
+		return id, func(ctx context.Context) error { return m.queue.Reminder(ctx, id, stage) }
+	}
+	return "", nil
+}

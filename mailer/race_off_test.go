@@ -1,0 +1,5 @@
+//go:build !race
+
+package mailer
+
+const raceDetector = false

@@ -1,0 +1,193 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadworker/leadworker/config"
+	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/worker"
+	"github.com/sirupsen/logrus"
+)
+
+func TestRejectedLocationContactFallsBackToDefault(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.must(200, "PUT", "/v1/partners/P-300/contacts", map[string]any{"default": map[string]any{"email": "gone@litware-ru.example"}})
+	e.smtp.Reject("osaka-sales@fabrikam-jp.example")
+	e.smtp.Reject("gone@litware-ru.example")
+	e.must(201, "POST", "/v1/leads", lead("L-OSAKA", func(l map[string]any) { l["location"] = "osaka" }))
+	e.must(201, "POST", "/v1/leads", lead("L-TOKYO"))
+	e.must(201, "POST", "/v1/leads", lead("L-GONE", func(l map[string]any) { l["partner_id"] = "P-300" }))
+	e.settle(2)
+	if got := mailsTo(t, e.smtp.Mails(), "leads@fabrikam-jp.example"); len(got) != 1 || !strings.Contains(got[0].MessageID, "L-OSAKA") {
+		t.Fatalf("default contact got %d emails, want the osaka lead once", len(got))
+	}
+	if got := mailsTo(t, e.smtp.Mails(), "tokyo-sales@fabrikam-jp.example"); len(got) != 1 {
+		t.Fatalf("tokyo contact got %d emails, want 1", len(got))
+	}
+	checkNotification(t, e, "L-OSAKA", "individual", "leads@fabrikam-jp.example")
+	n, _ := e.must(200, "GET", "/v1/leads/L-GONE", nil)["notification"].(map[string]any)
+	if msg, _ := n["error"].(string); !strings.Contains(msg, "550") || n["recipient"] != "gone@litware-ru.example" {
+		t.Fatalf("rejected lead: notification %v", n)
+	}
+	feed := e.must(200, "GET", "/v1/partners/P-300/notifications", nil)["items"].([]any)
+	if len(feed) != 1 || feed[0].(map[string]any)["type"] != "undelivered" {
+		t.Fatalf("feed of P-300: %v", feed)
+	}
+}
+
+func TestSMTPDownThenBackDeliversEverythingOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_DIGEST_THRESHOLD", "1000")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.smtp.TempFail(true)
+	postLeadsAt(e, "L-T", 10, tokyoDay())
+	time.Sleep(500 * time.Millisecond)
+	e.smtp.TempFail(false)
+	e.smtp.Stop()
+	postLeadsAt(e, "L-S", 10, tokyoDay())
+	time.Sleep(500 * time.Millisecond)
+	if smtp, _ := e.must(200, "GET", "/readyz", nil)["smtp"].(map[string]any); smtp["last_error"] == nil {
+		t.Fatalf("readiness does not report the SMTP outage: %v", smtp)
+	}
+	e.smtp.Restart()
+	mails := e.smtp.WaitFor(20, 60*time.Second)
+	time.Sleep(time.Second)
+	seen := map[string]int{}
+	for _, m := range e.smtp.Mails() {
+		seen[readMail(t, m).MessageID]++
+	}
+	if len(seen) != 20 || len(e.smtp.Mails()) != 20 {
+		t.Fatalf("%d distinct of %d emails (%d at first count), want 20 once each: %v", len(seen), len(e.smtp.Mails()), len(mails), seen)
+	}
+	if smtp, _ := e.must(200, "GET", "/readyz", nil)["smtp"].(map[string]any); smtp["last_success"] == nil {
+		t.Fatalf("readiness does not report the recovered SMTP: %v", smtp)
+	}
+}
+
+// TestWorkerStoppedMidFlight stops a daemon while it sends 2,000 emails and
+// starts a new one on the same Redis: every lead is announced exactly once.
+func TestWorkerStoppedMidFlight(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_DIGEST_THRESHOLD", "10000", "LEADWORKER_SHUTDOWN_TIMEOUT", "1s")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.smtp.Delay(2 * time.Millisecond)
+	const n = 2000
+	for b := range n / 500 {
+		var items []string
+		for i := range 500 {
+			items = append(items, jsonOf(lead(fmt.Sprintf("L-K-%04d", b*500+i))))
+		}
+		e.must(200, "POST", "/v1/leads:batch", `{"leads":[`+strings.Join(items, ",")+`]}`)
+	}
+	e.smtp.WaitFor(300, 30*time.Second)
+	if err := e.daemon.Close(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	stoppedAt := len(e.smtp.Mails())
+	second := openDaemon(t, e)
+	defer second.Close()
+	e.smtp.WaitFor(n, 60*time.Second)
+	time.Sleep(time.Second)
+	seen := map[string]int{}
+	for _, m := range e.smtp.Mails() {
+		seen[readMail(t, m).MessageID]++
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("%s sent %d times", id, c)
+		}
+	}
+	if len(seen) != n {
+		var odd []string
+		for id := range seen {
+			if !strings.HasPrefix(id, "<lead-L-K-") || !strings.HasSuffix(id, ".new@portal.example>") {
+				odd = append(odd, id)
+			}
+		}
+		t.Fatalf("%d leads announced, want %d (first daemon stopped after %d); unexpected: %.10v", len(seen), n, stoppedAt, odd)
+	}
+	if stoppedAt >= n {
+		t.Fatalf("the first daemon sent everything before it was stopped; the test proved nothing")
+	}
+}
+
+// openDaemon starts another daemon on e's Redis and SMTP sink.
+func openDaemon(t *testing.T, e *env) *worker.Daemon {
+	t.Helper()
+	values := map[string]string{"LEADWORKER_REDIS_URL": e.redis.URL(), "LEADWORKER_SMTP_URL": "smtp://" + e.smtp.Addr,
+		"LEADWORKER_HTTP_ADDR": "127.0.0.1:0", "LEADWORKER_DIGEST_THRESHOLD": "10000", "LEADWORKER_MAIL_FROM": "leads@portal.example"}
+	cfg, err := config.Load(func(k string) string { return values[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(e.logs)
+	d := worker.New(cfg, log, clock.Real{})
+	if err := d.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestCustomerTextIsEscapedInMail(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.must(201, "POST", "/v1/leads", lead("L-XSS", func(l map[string]any) {
+		l["customer"].(map[string]any)["company"] = `Contoso</td><script>alert(1)</script>`
+		l["need"] = `"><img src=x onerror=alert(2)> Subject: fake`
+	}))
+	m := e.settle(1)[0]
+	if strings.Contains(m.HTML, "<script>") || strings.Contains(m.HTML, "<img") {
+		t.Fatalf("customer text reached the HTML unescaped:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.HTML, "&lt;script&gt;") || !strings.Contains(m.Text, "<script>alert(1)</script>") {
+		t.Fatalf("customer text missing from the email:\n%s", m.HTML)
+	}
+	if len(m.Header["Subject"]) != 1 || m.Header.Get("Bcc") != "" || len(m.Header["Message-Id"]) != 1 {
+		t.Fatalf("headers: %v", m.Header)
+	}
+}
+
+func TestClosingNoticesAndFeed(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.must(201, "POST", "/v1/leads", lead("L-CUST"))
+	e.must(201, "POST", "/v1/leads", lead("L-QUAL", func(l map[string]any) {
+		l["kind"], l["lead_type"] = "sales_qualified", "profile"
+		delete(l, "call_to_action")
+		l["originator"] = map[string]any{"name": "Vendor seller", "email": "seller@vendor.example"}
+	}))
+	e.must(201, "POST", "/v1/leads", lead("L-INFO", func(l map[string]any) { l["call_to_action"] = "free_trial" }))
+	e.settle(2)
+	e.must(200, "POST", "/v1/leads/L-CUST/decline", decline.body)
+	e.must(200, "POST", "/v1/leads/L-QUAL/decline", decline.body)
+	e.settle(4)
+	cust := mailsTo(t, e.smtp.Mails(), "hanako@contoso.example")
+	seller := mailsTo(t, e.smtp.Mails(), "seller@vendor.example")
+	if len(cust) != 1 || len(seller) != 1 {
+		t.Fatalf("closing notices: %d to the customer, %d to the originator; want 1 each", len(cust), len(seller))
+	}
+	if !strings.Contains(cust[0].Text, "L-CUST") || !strings.Contains(seller[0].Text, "L-QUAL") {
+		t.Fatalf("notices do not name their leads:\n%s\n%s", cust[0].Text, seller[0].Text)
+	}
+	if cust[0].Subject == seller[0].Subject {
+		t.Fatalf("the Japanese customer and the vendor seller got the same subject %q", cust[0].Subject)
+	}
+	feed := e.must(200, "GET", "/v1/partners/P-100/notifications", nil)["items"].([]any)
+	var types []string
+	for _, it := range feed {
+		types = append(types, it.(map[string]any)["type"].(string))
+	}
+	if len(types) != 5 || types[0] != "closing_notice" || types[1] != "closing_notice" || !slices.Contains(types, "informational_lead") {
+		t.Fatalf("feed types %v, want 2 closing notices first, 2 new leads and the informational lead", types)
+	}
+}
