@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
@@ -189,6 +190,11 @@ func (e *env) must(want int, method, path string, body any) map[string]any {
 }
 
 // lead returns a valid intake body; changes are applied on top.
+// recentCreatedAt is an hour before the tests started: recent enough that no
+// reminder or expiry is due whatever day they run, and the same for every
+// call, so posting a lead twice is the same request.
+var recentCreatedAt = time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+
 func lead(id string, changes ...func(map[string]any)) map[string]any {
 	l := map[string]any{
 		"id": id, "partner_id": "P-100", "location": "tokyo",
@@ -198,7 +204,7 @@ func lead(id string, changes ...func(map[string]any)) map[string]any {
 			"email": "hanako@contoso.example", "phone": "+81-3-0000-0000", "country": "JP"},
 		"need": "Migrate 40 VMs to the cloud", "quality": "high",
 		"email_validity": "valid", "phone_validity": "unknown", "contact_requested": true,
-		"created_at": "2026-11-20T10:00:00Z",
+		"created_at": recentCreatedAt,
 	}
 	for _, c := range changes {
 		c(l)
@@ -217,4 +223,16 @@ func mustMarshal(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// warnings returns the first n log lines at warning level or above, for
+// failure messages.
+func warnings(logs string, n int) string {
+	var out []string
+	for line := range strings.Lines(logs) {
+		if len(out) < n && (strings.Contains(line, `"level":"warning"`) || strings.Contains(line, `"level":"error"`)) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }
