@@ -9,7 +9,7 @@ import (
 )
 
 // noticeOf names each task type's email in metrics.
-var noticeOf = map[string]string{TypeNotify: "new_lead", TypeClosing: "closing", TypeReminder: "reminder", TypeDigest: "digest"}
+var noticeOf = map[string]string{TypeNotify: "new_lead", TypeNotifyBatch: "new_lead", TypeClosing: "closing", TypeReminder: "reminder", TypeDigest: "digest"}
 
 // lastAttempt reports whether a failing task will not be retried: asynq
 // archives it after this attempt.
@@ -23,8 +23,8 @@ func lastAttempt(ctx context.Context, err error) bool {
 }
 
 // giveUp wraps a handler so that, when its last attempt fails, the failure
-// is recorded on the lead and in the feed (and its pending work cleared)
-// instead of the lead waiting silently in asynq's archive.
+// is recorded on each of its leads and in the feed (and their pending work
+// cleared) instead of the leads waiting silently in asynq's archive.
 func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lead, *asynq.Task, string) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := h(ctx, t)
@@ -32,27 +32,47 @@ func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lea
 			return err
 		}
 		var p struct {
-			LeadID string `json:"lead_id"`
+			LeadID  string   `json:"lead_id"`
+			LeadIDs []string `json:"lead_ids"`
 		}
 		if decodePayload(t, &p) != nil {
 			return err
 		}
-		l, gerr := n.store.Get(ctx, p.LeadID)
-		if gerr != nil {
-			return errors.Join(err, gerr)
-		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		msg := fmt.Sprintf("gave up after %d attempts: %v", retried+1, err)
-		n.leadLog(l).WithError(err).Error("giving up on " + t.Type())
-		n.stats.EmailFailed(noticeOf[t.Type()], "gave_up")
-		return errors.Join(err, record(context.WithoutCancel(ctx), l, t, msg))
+		errs := []error{err}
+		for _, id := range append(p.LeadIDs, p.LeadID) {
+			if id != "" {
+				errs = append(errs, n.gaveUp(context.WithoutCancel(ctx), id, t, msg, record))
+			}
+		}
+		return errors.Join(errs...)
 	}
 }
 
-func (n *Notifier) notifyGaveUp(ctx context.Context, l *Lead, _ *asynq.Task, msg string) error {
-	return n.undeliverable(ctx, l, Notification{Via: "individual", Error: msg}, errors.New(msg))
+// gaveUp records the end of one lead's task.
+func (n *Notifier) gaveUp(ctx context.Context, id string, t *asynq.Task, msg string, record func(context.Context, *Lead, *asynq.Task, string) error) error {
+	l, err := n.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if (t.Type() == TypeNotify || t.Type() == TypeNotifyBatch) && settled(l) {
+		return nil // announced, or in a digest, on an earlier attempt
+	}
+	n.leadLog(l).Error("giving up on " + t.Type() + ": " + msg)
+	n.stats.EmailFailed(noticeOf[t.Type()], "gave_up")
+	return record(ctx, l, t, msg)
 }
 
+// settled reports whether a lead's announcement has ended or is in a digest.
+func settled(l *Lead) bool {
+	return announced(l) || (l.Notification != nil && l.Notification.Via == "digest")
+}
+
+// notifyGaveUp records an announcement that failed for good.
+func (n *Notifier) notifyGaveUp(ctx context.Context, l *Lead, _ *asynq.Task, msg string) error {
+	return n.store.DoneAll(ctx, []Announcement{n.failure(l, Notification{Via: "individual", Error: msg})}, "")
+}
 func (n *Notifier) closingGaveUp(ctx context.Context, l *Lead, _ *asynq.Task, _ string) error {
 	_, err := n.store.NoticeDone(ctx, l, "failed", nil)
 	return err

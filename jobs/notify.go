@@ -76,6 +76,7 @@ func (n *Notifier) count(notice string, err error) {
 // Register adds the handlers to mux.
 func (n *Notifier) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeNotify, n.giveUp(n.HandleNotify, n.notifyGaveUp))
+	mux.HandleFunc(TypeNotifyBatch, n.giveUp(n.HandleNotifyBatch, n.notifyGaveUp))
 	mux.HandleFunc(TypeDigest, n.HandleDigest)
 	mux.HandleFunc(TypeClosing, n.giveUp(n.HandleClosing, n.closingGaveUp))
 	mux.HandleFunc(TypeClosingBatch, n.HandleClosingBatch)
@@ -93,38 +94,6 @@ func (n *Notifier) leadLog(l *Lead) *logrus.Entry {
 	return n.log.WithFields(logrus.Fields{"lead_id": l.ID, "partner_id": l.PartnerID})
 }
 
-// HandleNotify announces one new lead: on its own, in the day's digest, or
-// (informational offer leads) in the Action Center feed only.
-func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
-	var p NotifyPayload
-	if err := decodePayload(t, &p); err != nil {
-		return err
-	}
-	l, err := n.store.Get(ctx, p.LeadID)
-	if ErrorCode(err) == ENotFound {
-		n.log.WithField("lead_id", p.LeadID).Warn("lead to announce no longer exists")
-		return n.store.ClearPending(ctx, notifyTaskID(p.LeadID))
-	}
-	if err != nil {
-		return err
-	}
-	if announced(l) {
-		return n.store.ClearPending(ctx, notifyTaskID(l.ID))
-	}
-	if l.Status == StatusArchived { // e.g. a backdated lead that expired at once
-		msg := fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)
-		_, err := n.store.Done(ctx, l, Notification{Error: msg}, notifyTaskID(l.ID), nil)
-		n.leadLog(l).Info(msg)
-		return err
-	}
-	if l.Informational {
-		_, err := n.store.Done(ctx, l, Notification{Via: "feed"}, notifyTaskID(l.ID), n.entry(FeedInformational, l, ""))
-		n.leadLog(l).Info("informational offer lead added to the Action Center feed")
-		return err
-	}
-	return n.announce(ctx, l)
-}
-
 // announced reports whether a lead's announcement has ended.
 func announced(l *Lead) bool {
 	nt := l.Notification
@@ -133,31 +102,6 @@ func announced(l *Lead) bool {
 
 func (n *Notifier) entry(typ string, l *Lead, rcpt string) *FeedEntry {
 	return &FeedEntry{Type: typ, LeadIDs: []string{l.ID}, Recipient: rcpt, At: n.clock.Now().UTC()}
-}
-
-func (n *Notifier) announce(ctx context.Context, l *Lead) error {
-	partner, err := n.store.GetPartner(ctx, l.PartnerID)
-	if err != nil {
-		return err
-	}
-	rcpt, err := ResolveRecipient(partner, l, l.fallback)
-	if errors.Is(err, ErrNoRecipient) {
-		return n.undeliverable(ctx, l, Notification{Error: err.Error()}, err)
-	}
-	day := l.CreatedAt.In(rcpt.Location).Format(time.DateOnly)
-	sendAt := n.digestTime(day, rcpt.Location)
-	slot, err := n.store.Claim(ctx, l, rcpt.Email, day, n.cfg.Threshold, sendAt)
-	if err != nil {
-		return err
-	}
-	if slot != "individual" {
-		n.leadLog(l).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
-		if !sendAt.After(n.clock.Now()) {
-			return nil // past its time: the next digests run sends it, with any other late leads
-		}
-		return n.queue.Digest(ctx, DigestPayload{Recipient: rcpt.Email, Day: day}, sendAt)
-	}
-	return n.sendNewLead(ctx, l, partner, rcpt)
 }
 
 // digestTime is DigestAt on the day after day, in loc's wall-clock time
@@ -173,52 +117,6 @@ func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
 		t = t.Add(time.Duration(after-before) * time.Second)
 	}
 	return t
-}
-
-// undeliverable records that a lead cannot be announced and tells the feed.
-func (n *Notifier) undeliverable(ctx context.Context, l *Lead, nt Notification, cause error) error {
-	e := n.entry(FeedUndelivered, l, nt.Recipient)
-	e.Message = nt.Error
-	if _, err := n.store.Done(ctx, l, nt, notifyTaskID(l.ID), e); err != nil {
-		return err
-	}
-	n.leadLog(l).WithError(cause).Error("lead could not be announced")
-	return nil
-}
-
-// sendNewLead emails one lead, falling back once from a rejected location
-// contact to the partner's default contact.
-func (n *Notifier) sendNewLead(ctx context.Context, l *Lead, partner *Partner, rcpt Recipient) error {
-	unlock, err := n.store.Lock(ctx, notifyTaskID(l.ID), sendLockTTL)
-	if err != nil || unlock == nil {
-		return errors.Join(err, errBusy)
-	}
-	defer unlock()
-	if l, err = n.store.Get(ctx, l.ID); err != nil || announced(l) {
-		return err
-	}
-	err = n.sendTo(ctx, l, rcpt)
-	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
-		n.leadLog(l).WithError(err).Warn("location contact rejected the lead; sending to the default contact")
-		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
-			return err
-		}
-		if rcpt, err = ResolveRecipient(partner, l, true); err != nil {
-			return n.undeliverable(ctx, l, Notification{Via: "individual", Error: err.Error()}, err)
-		}
-		err = n.sendTo(ctx, l, rcpt)
-	}
-	if errors.Is(err, mailer.ErrPermanent) {
-		nt := Notification{Via: "individual", Recipient: rcpt.Email, Error: err.Error()}
-		return errors.Join(n.undeliverable(ctx, l, nt, err), fmt.Errorf("announce %s: %w", l.ID, asynq.SkipRetry))
-	}
-	if err != nil {
-		return fmt.Errorf("announce %s: %w", l.ID, err)
-	}
-	now := n.clock.Now().UTC()
-	_, err = n.store.Done(ctx, l, Notification{Via: "individual", Recipient: rcpt.Email, SentAt: &now}, notifyTaskID(l.ID), n.entry(FeedNewLead, l, rcpt.Email))
-	n.leadLog(l).WithField("recipient_source", rcpt.Source).Info("lead announced by email")
-	return err
 }
 
 func (n *Notifier) sendTo(ctx context.Context, l *Lead, rcpt Recipient) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,45 +44,52 @@ const (
 // claimScript decides, once per lead, whether it is announced on its own or
 // in the day's digest: it counts the lead for (recipient, day) and, past the
 // threshold, adds it to that digest. A lead already decided keeps its slot.
+// A lead to email on its own is also locked for the caller, unless its
+// announcement has ended ("done") or another worker holds it ("busy").
 //
 // A lead in a digest leaves the pending set: the digest index now holds it.
 //
-// KEYS: lead, count, digest, due-digests, pending
-// ARGV: threshold, created ms, id, digest member, send ms, notification JSON for digest leads
+// KEYS: lead, count, digest, due-digests, pending, lock
+// ARGV: threshold, created ms, id, digest member, send ms, notification JSON
+// for digest leads, lock token, lock ttl ms
 var claimScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
 local slot = redis.call('HGET', KEYS[1], 'slot')
-if slot then return slot end
-local n = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 864000)
-if n <= tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'slot', 'individual')
-  return 'individual'
+if not slot then
+  local n = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], 864000)
+  if n > tonumber(ARGV[1]) then
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+    redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[4])
+    redis.call('ZREM', KEYS[5], 'notify:' .. ARGV[3])
+    slot = 'digest|' .. ARGV[4]
+    redis.call('HSET', KEYS[1], 'slot', slot, 'ntf', ARGV[6])
+    return slot
+  end
+  slot = 'individual'
+  redis.call('HSET', KEYS[1], 'slot', slot)
+elseif slot ~= 'individual' then
+  return slot
+elseif redis.call('HEXISTS', KEYS[1], 'ntf') == 1 then
+  return 'done'
 end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[4])
-redis.call('ZREM', KEYS[5], 'notify:' .. ARGV[3])
-slot = 'digest|' .. ARGV[4]
-redis.call('HSET', KEYS[1], 'slot', slot, 'ntf', ARGV[6])
-return slot
+if redis.call('SET', KEYS[6], ARGV[7], 'NX', 'PX', ARGV[8]) then return slot end
+return 'busy'
 `)
 
 // doneScript records the outcome of a lead's announcement once: the
-// notification record, the feed entry, and the end of its pending work.
+// notification record, the feed entry, and the end of its pending work. It
+// releases the caller's send lock, if it still holds it.
 //
-// KEYS: lead, pending, feed
-// ARGV: notification JSON, pending member, feed entry JSON, feed limit
+// KEYS: lead, pending, feed, lock
+// ARGV: notification JSON, pending member, feed entry JSON, feed limit, lock token or ""
 var doneScript = redis.NewScript(`
-local ntf = redis.call('HGET', KEYS[1], 'ntf')
-if ntf and string.find(ntf, '"sent_at"', 1, true) then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-  return 0
-end
-if not redis.call('HGET', KEYS[1], 'id') then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-  return 0
-end
-redis.call('HSET', KEYS[1], 'ntf', ARGV[1])
+if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) == ARGV[5] then redis.call('DEL', KEYS[4]) end
 redis.call('ZREM', KEYS[2], ARGV[2])
+local ntf = redis.call('HGET', KEYS[1], 'ntf')
+if ntf and string.find(ntf, '"sent_at"', 1, true) then return 0 end
+if not redis.call('HGET', KEYS[1], 'id') then return 0 end
+redis.call('HSET', KEYS[1], 'ntf', ARGV[1])
 if ARGV[3] ~= '' then
   redis.call('LPUSH', KEYS[3], ARGV[3])
   redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
@@ -161,37 +169,122 @@ func (s *Store) NoticeState(ctx context.Context, id string) (state, to, name str
 	return state, to, name, nil
 }
 
-// Claim counts a lead for its recipient's day and says whether it goes out
-// on its own ("individual") or joins that day's digest ("digest|..."). The
-// answer is decided once per lead and then repeated, whatever happens to the
-// counter later.
-func (s *Store) Claim(ctx context.Context, l *Lead, rcpt, day string, threshold int, sendAt time.Time) (string, error) {
+// Claim slots: how a lead's announcement goes on, as ClaimAll decides it.
+const (
+	SlotIndividual = "individual" // email it now: the caller holds its send lock
+	slotDone       = "done"       // its announcement has ended already
+	slotBusy       = "busy"       // another worker is sending it
+	slotGone       = "gone"       // the lead no longer exists
+)
+
+// Claim is one lead's announcement to decide: to whom and for which day,
+// and when that day's digest goes out. ClaimAll sets Slot.
+type Claim struct {
+	Lead   *Lead
+	Rcpt   string
+	Day    string
+	SendAt time.Time
+	Slot   string // SlotIndividual, "digest|<recipient>|<day>", or done, busy, gone
+
+	partner   *Partner  // the lead's partner, for a fallback
+	recipient Recipient // who Rcpt is
+}
+
+// inDigest reports whether the claim put the lead in a digest.
+func (c *Claim) inDigest() bool { return strings.HasPrefix(c.Slot, "digest|") }
+
+// ClaimAll counts each lead for its recipient's day, in one round trip, and
+// says whether it goes out on its own or joins that day's digest. The answer
+// is decided once per lead and then repeated, whatever happens to the
+// counter later. A lead to email on its own is locked with token for ttl.
+func (s *Store) ClaimAll(ctx context.Context, claims []*Claim, threshold int, token string, ttl time.Duration) error {
 	k := s.keys
-	member := rcpt + "|" + day
-	ntf := mustJSON(Notification{Via: "digest", Recipient: rcpt})
-	slot, err := claimScript.Run(ctx, s.rdb, []string{k.lead(l.ID), k.count(rcpt, day), k.digest(rcpt, day), k.dueDigests(), k.pending()},
-		threshold, ms(l.CreatedAt), l.ID, member, ms(sendAt), ntf).Text()
+	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
+		out := make([]*redis.Cmd, len(claims))
+		for i, c := range claims {
+			id, member := c.Lead.ID, c.Rcpt+"|"+c.Day
+			out[i] = claimScript.EvalSha(ctx, p,
+				[]string{k.lead(id), k.count(c.Rcpt, c.Day), k.digest(c.Rcpt, c.Day), k.dueDigests(), k.pending(), k.lock(notifyTaskID(id))},
+				threshold, ms(c.Lead.CreatedAt), id, member, ms(c.SendAt), mustJSON(Notification{Via: "digest", Recipient: c.Rcpt}),
+				token, ttl.Milliseconds())
+		}
+		return out
+	})
 	if err != nil {
-		return "", fmt.Errorf("claim announcement of %s: %w", l.ID, err)
+		return fmt.Errorf("claim announcements: %w", err)
 	}
-	return slot, nil
+	for i, c := range claims {
+		if c.Slot, err = cmds[i].Text(); err != nil {
+			return fmt.Errorf("claim announcement of %s: %w", c.Lead.ID, err)
+		}
+	}
+	return nil
+}
+
+// Announcement is how one lead's announcement ended, for DoneAll.
+type Announcement struct {
+	Lead         *Lead
+	Notification Notification
+	Entry        *FeedEntry // the partner's feed entry, or nil
 }
 
 // Done records how a lead's announcement ended, adds entry to its
 // partner's feed and clears its pending work, all once: it reports false
 // when the lead had already been recorded as sent.
 func (s *Store) Done(ctx context.Context, l *Lead, n Notification, pending string, entry *FeedEntry) (bool, error) {
-	k := s.keys
-	feed := ""
-	if entry != nil {
-		feed = mustJSON(entry)
-	}
-	res, err := doneScript.Run(ctx, s.rdb, []string{k.lead(l.ID), k.pending(), k.feed(l.PartnerID)},
-		mustJSON(n), pending, feed, FeedLimit).Int()
+	res, err := s.done(ctx, s.rdb, Announcement{Lead: l, Notification: n, Entry: entry}, pending, "").Int()
 	if err != nil {
 		return false, fmt.Errorf("record announcement of %s: %w", l.ID, err)
 	}
 	return res == 1, nil
+}
+
+// DoneAll records many announcements as Done does, in one round trip, and
+// releases the send locks taken with token.
+func (s *Store) DoneAll(ctx context.Context, outs []Announcement, token string) error {
+	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
+		out := make([]*redis.Cmd, len(outs))
+		for i, o := range outs {
+			out[i] = s.done(ctx, p, o, notifyTaskID(o.Lead.ID), token)
+		}
+		return out
+	})
+	if err != nil {
+		return fmt.Errorf("record announcements: %w", err)
+	}
+	for i, c := range cmds {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("record announcement of %s: %w", outs[i].Lead.ID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) done(ctx context.Context, c redis.Scripter, o Announcement, pending, token string) *redis.Cmd {
+	k := s.keys
+	feed := ""
+	if o.Entry != nil {
+		feed = mustJSON(o.Entry)
+	}
+	return doneScript.EvalSha(ctx, c, []string{k.lead(o.Lead.ID), k.pending(), k.feed(o.Lead.PartnerID), k.lock(notifyTaskID(o.Lead.ID))},
+		mustJSON(o.Notification), pending, feed, FeedLimit, token)
+}
+
+// Unlock releases the send locks of leads taken with token, in one round
+// trip, so a retry can take them at once.
+func (s *Store) Unlock(ctx context.Context, ids []string, token string) error {
+	ctx = context.WithoutCancel(ctx)
+	_, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
+		out := make([]*redis.Cmd, len(ids))
+		for i, id := range ids {
+			out[i] = unlockScript.EvalSha(ctx, p, []string{s.keys.lock(notifyTaskID(id))}, token)
+		}
+		return out
+	})
+	if err != nil {
+		return fmt.Errorf("release send locks: %w", err)
+	}
+	return nil
 }
 
 // MarkFallback records that a lead's location contact was rejected, so
@@ -303,9 +396,20 @@ return 0
 `)
 
 // ClearPending forgets pending work that turned out to need nothing.
-func (s *Store) ClearPending(ctx context.Context, member string) error {
-	if err := s.rdb.ZRem(ctx, s.keys.pending(), member).Err(); err != nil {
-		return fmt.Errorf("clear pending %s: %w", member, err)
+func (s *Store) ClearPending(ctx context.Context, members ...string) error {
+	if len(members) == 0 {
+		return nil
+	}
+	if err := s.rdb.ZRem(ctx, s.keys.pending(), anys(members)...).Err(); err != nil {
+		return fmt.Errorf("clear pending %s: %w", strings.Join(members, " "), err)
 	}
 	return nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Contact is a business-profile contact that receives a partner's leads.
@@ -145,18 +147,46 @@ func (s *Store) FindPartner(ctx context.Context, pid string) (*Partner, error) {
 	return p, err
 }
 
+// partners reads the partners of leads, each once, in one round trip.
+func (s *Store) partners(ctx context.Context, leads []*Lead) (map[string]*Partner, error) {
+	cmds := map[string]*redis.MapStringStringCmd{}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, l := range leads {
+			if cmds[l.PartnerID] == nil {
+				cmds[l.PartnerID] = p.HGetAll(ctx, s.keys.partner(l.PartnerID))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read partners: %w", err)
+	}
+	out := make(map[string]*Partner, len(cmds))
+	for pid, cmd := range cmds {
+		if out[pid], err = partnerFromHash(pid, cmd.Val()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) getPartner(ctx context.Context, pid string) (*Partner, bool, error) {
 	h, err := s.rdb.HGetAll(ctx, s.keys.partner(pid)).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("get partner %s: %w", pid, err)
 	}
+	p, err := partnerFromHash(pid, h)
+	return p, len(h) > 0, err
+}
+
+func partnerFromHash(pid string, h map[string]string) (*Partner, error) {
 	p := &Partner{ID: pid}
 	for field, dst := range map[string]any{fContacts: &p.Contacts, fPreferences: &p.Preferences} {
 		if raw := h[field]; raw != "" {
 			if err := json.Unmarshal([]byte(raw), dst); err != nil {
-				return nil, false, fmt.Errorf("decode partner %s %s: %w", pid, field, err)
+				return nil, fmt.Errorf("decode partner %s %s: %w", pid, field, err)
 			}
 		}
 	}
-	return p, len(h) > 0, nil
+	return p, nil
 }

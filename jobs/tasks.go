@@ -23,6 +23,8 @@ var Queues = map[string]int{QueueNotify: 6, QueueMail: 3, QueueMaintenance: 1}
 // Task types.
 const (
 	TypeNotify  = "lead:notify"    // announce one new lead
+	// TypeNotifyBatch announces up to AnnounceBatch new leads of one intake.
+	TypeNotifyBatch = "lead:notify-batch"
 	TypeDigest  = "digest:send"    // send one recipient's digest for one day
 	TypeClosing = "notice:closing" // tell the customer or originator a lead was declined or expired
 	// TypeClosingBatch sends the closing notices of up to a page of expired leads.
@@ -32,6 +34,11 @@ const (
 // NotifyPayload names the lead to announce.
 type NotifyPayload struct {
 	LeadID string `json:"lead_id"`
+}
+
+// NotifyBatchPayload names the leads to announce.
+type NotifyBatchPayload struct {
+	LeadIDs []string `json:"lead_ids"`
 }
 
 // DigestPayload names a digest: a recipient and a day in their time zone.
@@ -67,6 +74,17 @@ func NewQueue(client *asynq.Client) *Queue { return &Queue{client: client} }
 // Notify enqueues the announcement of a new lead.
 func (q *Queue) Notify(ctx context.Context, leadID string) error {
 	return q.enqueue(ctx, TypeNotify, NotifyPayload{LeadID: leadID}, asynq.TaskID(notifyTaskID(leadID)), asynq.Queue(QueueNotify))
+}
+
+// NotifyBatch enqueues the announcement of new leads as one task (one lead:
+// as Notify). The task id is a digest of the ids, so enqueueing the same
+// leads again is a no-op while the task is queued.
+func (q *Queue) NotifyBatch(ctx context.Context, ids []string) error {
+	if len(ids) == 1 {
+		return q.Notify(ctx, ids[0])
+	}
+	id := "notify-batch:" + shortHash(ids...)
+	return q.enqueue(ctx, TypeNotifyBatch, NotifyBatchPayload{LeadIDs: ids}, asynq.TaskID(id), asynq.Queue(QueueNotify))
 }
 
 // Closing enqueues a lead's closing notice.

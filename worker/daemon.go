@@ -44,8 +44,21 @@ type Daemon struct {
 	metrics   *metrics.Metrics
 	monitor   *asynqmon.HTTPHandler
 	serveErr  chan error
+	running   sync.WaitGroup // task handlers still running, even those asynq gave up on
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// waitFor waits for wg up to timeout and reports whether it finished.
+func waitFor(wg *sync.WaitGroup, timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // New returns a daemon for cfg; Open starts it.
@@ -233,11 +246,17 @@ func (d *Daemon) close() error {
 	if d.tasks != nil {
 		d.tasks.Shutdown()
 	}
-	// 4. No task runs any more: close the mail connections.
+	// 4. asynq stops waiting for a handler at its ShutdownTimeout but cannot
+	//    stop it: wait a little longer for those, so that what they sent is
+	//    recorded before the connections below close.
+	if !waitFor(&d.running, d.cfg.ShutdownTimeout) {
+		d.log.Warn("task handlers still running after the shutdown timeout; closing anyway")
+	}
+	// 5. No task runs any more: close the mail connections.
 	if d.mail != nil {
 		errs = append(errs, d.mail.Close())
 	}
-	// 5. Close Redis last: everything above uses it.
+	// 6. Close Redis last: everything above uses it.
 	if d.monitor != nil {
 		errs = append(errs, d.monitor.Close())
 	}

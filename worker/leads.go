@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/leadworker/leadworker/jobs"
@@ -192,28 +193,31 @@ func (a *API) favorite(on bool) http.HandlerFunc {
 	}
 }
 
-// enqueuers is how many enqueues one batch intake runs at once.
-const enqueuers = 16
-
-// announce enqueues the announcement of every newly created lead. A failed
-// enqueue is logged, not returned: the lead is stored and pending, and the
-// next sweep enqueues it again.
+// announce enqueues the announcement of the newly created leads, one task
+// per jobs.AnnounceBatch of them, all at once. A failed enqueue is logged,
+// not returned: the leads are stored and pending, and the next sweep
+// enqueues them again.
 func (a *API) announce(ctx context.Context, results []jobs.IntakeResult) {
-	work := make(chan *jobs.Lead)
+	var created []*jobs.Lead
+	for _, res := range results {
+		if res.Err == nil && res.Created {
+			created = append(created, res.Lead)
+		}
+	}
 	var wg sync.WaitGroup
-	for range min(enqueuers, len(results)) {
+	for group := range slices.Chunk(created, jobs.AnnounceBatch) {
 		wg.Go(func() {
-			for l := range work {
-				a.enqueue(l, "announcement", func() error { return a.Queue.Notify(ctx, l.ID) })
+			ids := make([]string, len(group))
+			for i, l := range group {
+				ids[i] = l.ID
+			}
+			if err := a.Queue.NotifyBatch(ctx, ids); err != nil {
+				for _, l := range group {
+					a.leadLog(l).WithError(err).Warn("could not enqueue the announcement; the next sweep will")
+				}
 			}
 		})
 	}
-	for _, res := range results {
-		if res.Err == nil && res.Created {
-			work <- res.Lead
-		}
-	}
-	close(work)
 	wg.Wait()
 }
 

@@ -14,7 +14,7 @@ import (
 // logs each failure with the task's id, type and queue.
 func (d *Daemon) handlers() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
-	mux.Use(d.logTasks)
+	mux.Use(d.track, d.logTasks)
 	queue := jobs.NewQueue(d.client)
 	notifier := jobs.NewNotifier(d.store, queue, d.mail, d.clock, d.log, notifyConfig(d.cfg))
 	notifier.SetMetrics(d.metrics)
@@ -33,6 +33,15 @@ func notifyConfig(cfg *config.Config) jobs.NotifyConfig {
 func maintenanceConfig(cfg *config.Config) jobs.MaintenanceConfig {
 	return jobs.MaintenanceConfig{ExpireAfter: cfg.ExpireAfter, OfferArchiveAfter: cfg.OfferArchiveMonths,
 		AlertAfter: cfg.ContactAlertAfter, RemindAfter: cfg.RemindAfter, RemindBefore: cfg.RemindBeforeExpiry}
+}
+
+// track counts running handlers, so Close can wait for them.
+func (d *Daemon) track(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		d.running.Add(1)
+		defer d.running.Done()
+		return next.ProcessTask(ctx, t)
+	})
 }
 
 func (d *Daemon) logTasks(next asynq.Handler) asynq.Handler {

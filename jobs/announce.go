@@ -1,0 +1,247 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker/mailer"
+	"github.com/sirupsen/logrus"
+)
+
+// AnnounceBatch is the most new leads one announcement task carries: a
+// batch intake enqueues one task per AnnounceBatch leads, so a lead costs a
+// share of a task and of a few pipelined round trips, not its own.
+const AnnounceBatch = 50
+
+// recordTimeout bounds recording what was sent once the task's context is
+// gone: a message that went out must be recorded even during a shutdown.
+const recordTimeout = 10 * time.Second
+
+// HandleNotify announces one new lead.
+func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
+	var p NotifyPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	return n.announceAll(ctx, []string{p.LeadID})
+}
+
+// HandleNotifyBatch announces the new leads of one batch intake.
+func (n *Notifier) HandleNotifyBatch(ctx context.Context, t *asynq.Task) error {
+	var p NotifyBatchPayload
+	if err := decodePayload(t, &p); err != nil {
+		return err
+	}
+	return n.announceAll(ctx, p.LeadIDs)
+}
+
+// announceAll announces leads: each on its own, in its day's digest, or
+// (informational offer leads) in the Action Center feed only. Leads whose
+// announcement has ended are skipped, so a retry redoes only what failed.
+func (n *Notifier) announceAll(ctx context.Context, ids []string) error {
+	leads, err := n.store.getMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	todo, err := n.settle(ctx, ids, leads)
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	claims, err := n.claims(ctx, todo)
+	if err != nil || len(claims) == 0 {
+		return err
+	}
+	token := newToken()
+	if err := n.store.ClaimAll(ctx, claims, n.cfg.Threshold, token, sendLockTTL); err != nil {
+		return err
+	}
+	return n.dispatch(ctx, claims, token)
+}
+
+// settle ends the announcements that need no email: leads gone, already
+// announced, archived before their turn, or informational. It returns the
+// leads left to announce.
+func (n *Notifier) settle(ctx context.Context, ids []string, leads []*Lead) ([]*Lead, error) {
+	var todo []*Lead
+	var ended []Announcement
+	var clear []string
+	for i, l := range leads {
+		switch {
+		case l == nil:
+			n.log.WithField("lead_id", ids[i]).Warn("lead to announce no longer exists")
+			clear = append(clear, notifyTaskID(ids[i]))
+		case announced(l):
+			clear = append(clear, notifyTaskID(l.ID))
+		case l.Status == StatusArchived: // e.g. a backdated lead that expired at once
+			msg := fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)
+			ended = append(ended, Announcement{Lead: l, Notification: Notification{Error: msg}})
+			n.leadLog(l).Info(msg)
+		case l.Informational:
+			ended = append(ended, Announcement{Lead: l, Notification: Notification{Via: "feed"}, Entry: n.entry(FeedInformational, l, "")})
+			n.leadLog(l).Info("informational offer lead added to the Action Center feed")
+		default:
+			todo = append(todo, l)
+		}
+	}
+	return todo, errors.Join(n.store.ClearPending(ctx, clear...), n.store.DoneAll(ctx, ended, ""))
+}
+
+// claims resolves each lead's recipient and day. A lead nobody can receive
+// is recorded as undeliverable here.
+func (n *Notifier) claims(ctx context.Context, leads []*Lead) ([]*Claim, error) {
+	partners, err := n.store.partners(ctx, leads)
+	if err != nil {
+		return nil, err
+	}
+	var claims []*Claim
+	var none []Announcement
+	for _, l := range leads {
+		rcpt, err := ResolveRecipient(partners[l.PartnerID], l, l.fallback)
+		if err != nil {
+			none = append(none, n.failure(l, Notification{Error: err.Error()}))
+			n.leadLog(l).WithError(err).Error("lead could not be announced")
+			continue
+		}
+		day := l.CreatedAt.In(rcpt.Location).Format(time.DateOnly)
+		claims = append(claims, &Claim{Lead: l, Rcpt: rcpt.Email, Day: day, SendAt: n.digestTime(day, rcpt.Location),
+			partner: partners[l.PartnerID], recipient: rcpt})
+	}
+	return claims, n.store.DoneAll(ctx, none, "")
+}
+
+// failure is the record of an announcement that cannot be made, with its
+// feed entry.
+func (n *Notifier) failure(l *Lead, nt Notification) Announcement {
+	e := n.entry(FeedUndelivered, l, nt.Recipient)
+	e.Message = nt.Error
+	return Announcement{Lead: l, Notification: nt, Entry: e}
+}
+
+// dispatch acts on the claims: digest leads wait for their digest, the rest
+// are emailed now. Leads another worker holds fail the task, to come back.
+func (n *Notifier) dispatch(ctx context.Context, claims []*Claim, token string) error {
+	var send []*Claim
+	var errs []error
+	digests := map[string]digestAt{}
+	for _, c := range claims {
+		switch {
+		case c.Slot == SlotIndividual:
+			send = append(send, c)
+		case c.inDigest():
+			n.joinDigest(c, digests)
+		case c.Slot == slotBusy:
+			errs = append(errs, fmt.Errorf("announce %s: %w", c.Lead.ID, errBusy))
+		}
+	}
+	for _, d := range digests {
+		errs = append(errs, n.queue.Digest(ctx, d.DigestPayload, d.at))
+	}
+	return errors.Join(append(errs, n.sendAll(ctx, send, token))...)
+}
+
+// joinDigest notes a lead that joined its day's digest and, while that
+// digest's time is still ahead, the digest task to enqueue. A digest whose
+// time has passed goes out at the next digests run with any other late
+// leads.
+func (n *Notifier) joinDigest(c *Claim, digests map[string]digestAt) {
+	_, member, _ := strings.Cut(c.Slot, "|")
+	rcpt, day, _ := strings.Cut(member, "|")
+	sendAt := n.digestTime(day, c.recipient.Location)
+	n.leadLog(c.Lead).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
+	if sendAt.After(n.clock.Now()) {
+		digests[member] = digestAt{DigestPayload{Recipient: rcpt, Day: day}, sendAt}
+	}
+}
+
+// digestAt is a digest task to enqueue and when it runs.
+type digestAt struct {
+	DigestPayload
+	at time.Time
+}
+
+// sent is the end of one lead's email: recorded, or to retry with err.
+type sent struct {
+	Announcement
+	source string // the recipient's source, for the log
+	err    error  // a failure worth retrying: nothing is recorded
+}
+
+// sendAll emails the claimed leads in parallel, then records every ended
+// announcement in one round trip and releases the locks of those to retry.
+func (n *Notifier) sendAll(ctx context.Context, claims []*Claim, token string) error {
+	out := make([]sent, len(claims))
+	idx := make([]int, len(claims))
+	for i := range idx {
+		idx[i] = i
+	}
+	_ = parallel(idx, func(i int) error { out[i] = n.deliver(ctx, claims[i]); return nil })
+	var ended []Announcement
+	var retry []string
+	var errs []error
+	for _, s := range out {
+		if s.err != nil {
+			retry, errs = append(retry, s.Lead.ID), append(errs, s.err)
+			continue
+		}
+		ended = append(ended, s.Announcement)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := n.store.DoneAll(rctx, ended, token); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	n.logSent(out)
+	return errors.Join(append(errs, n.store.Unlock(rctx, retry, token))...)
+}
+
+// deliver emails one lead, falling back once from a rejected location
+// contact to the partner's default contact.
+func (n *Notifier) deliver(ctx context.Context, c *Claim) sent {
+	l, rcpt := c.Lead, c.recipient
+	err := n.sendTo(ctx, l, rcpt)
+	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
+		n.leadLog(l).WithError(err).Warn("location contact rejected the lead; sending to the default contact")
+		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
+			return sent{Announcement: Announcement{Lead: l}, err: err}
+		}
+		if rcpt, err = ResolveRecipient(c.partner, l, true); err != nil {
+			return sent{Announcement: n.failure(l, Notification{Via: "individual", Error: err.Error()})}
+		}
+		err = n.sendTo(ctx, l, rcpt)
+	}
+	switch {
+	case errors.Is(err, mailer.ErrPermanent):
+		return sent{Announcement: n.failure(l, Notification{Via: "individual", Recipient: rcpt.Email, Error: err.Error()}), source: rcpt.Source}
+	case err != nil:
+		return sent{Announcement: Announcement{Lead: l}, err: fmt.Errorf("announce %s: %w", l.ID, err)}
+	}
+	now := n.clock.Now().UTC()
+	return sent{Announcement: Announcement{Lead: l, Notification: Notification{Via: "individual", Recipient: rcpt.Email, SentAt: &now},
+		Entry: n.entry(FeedNewLead, l, rcpt.Email)}, source: rcpt.Source}
+}
+
+// logSent logs what happened to each recorded lead.
+func (n *Notifier) logSent(out []sent) {
+	for _, s := range out {
+		switch {
+		case s.err != nil:
+		case s.Notification.Error != "":
+			n.leadLog(s.Lead).WithField("recipient", s.Notification.Recipient).Error("lead could not be announced: " + s.Notification.Error)
+		default:
+			n.leadLog(s.Lead).WithField("recipient_source", s.source).Info("lead announced by email")
+		}
+	}
+}
+
+// newToken returns a random lock token.
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
