@@ -11,7 +11,7 @@ FUZZTIME ?= 60s
 GO ?= go
 BIN := bin/leadworker
 
-.PHONY: help run test bench fuzz build lint docker clean previews
+.PHONY: help run test bench bench-raw fuzz build lint docker clean previews
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value]'
@@ -26,7 +26,10 @@ run: ## Run the daemon on 127.0.0.1:8080 with an embedded in-memory Redis
 test: ## Run every test with the race detector (needs redis-server and chromium on the PATH)
 	$(GO) test -race -count=1 ./...
 
-bench: ## Run benchmarks (narrow with BENCH=regexp, BENCHTIME=100x or 5s)
+bench: ## Compare leadworker with its bare baselines in one table (BENCHFLAGS='-quick -only intake')
+	$(GO) run ./internal/benchtable -go '$(GO)' $(BENCHFLAGS)
+
+bench-raw: ## Run benchmarks as they are (narrow with BENCH=regexp, BENCHTIME=100x or 5s)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(if $(BENCHTIME),-benchtime '$(BENCHTIME)') ./...
 
 fuzz: ## Fuzz lead intake decoding for FUZZTIME (default 60s)

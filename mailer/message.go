@@ -4,13 +4,19 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"net/textproto"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jordan-wright/email"
 	"github.com/leadworker/leadworker/templates"
@@ -47,6 +53,13 @@ type Sender interface {
 // Build checks the addresses and renders the message as multipart text and
 // HTML. Addresses must parse as plain addresses and every header value is
 // reduced to one line, so no input can add a header.
+//
+// The subject and the custom headers carry customer text, so they are
+// written here rather than by the email package, which neither folds long
+// lines nor encodes text that merely looks like an encoded-word: a mail
+// reader would decode "=?UTF-8?Q?=0D=0A?=" in a company name into a line
+// break, and a subject of 200 Japanese characters would make one line of
+// over 2,000 octets.
 func (m *Message) Build() ([]byte, error) {
 	for _, a := range []string{m.From, m.To} {
 		parsed, err := mail.ParseAddress(a)
@@ -56,14 +69,79 @@ func (m *Message) Build() ([]byte, error) {
 	}
 	e := email.NewEmail()
 	e.From, e.To = m.From, []string{m.To}
-	e.Subject = templates.HeaderSafe(m.Subject)
 	e.Text, e.HTML = []byte(m.Text), []byte(m.HTML)
 	e.Headers = textproto.MIMEHeader{}
 	e.Headers.Set("Message-Id", "<"+templates.HeaderSafe(m.MessageID)+">")
-	for k, v := range m.Headers {
-		e.Headers.Set(k, templates.HeaderSafe(v))
+	rest, err := e.Bytes()
+	if err != nil {
+		return nil, err
 	}
-	return e.Bytes()
+	var head bytes.Buffer
+	if subject := templates.HeaderSafe(m.Subject); subject != "" {
+		writeHeader(&head, "Subject", subject)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
+		writeHeader(&head, textproto.CanonicalMIMEHeaderKey(k), templates.HeaderSafe(m.Headers[k]))
+	}
+	return append(head.Bytes(), rest...), nil
+}
+
+// Header lines are folded to stay within maxLine characters where they can
+// be cut (RFC 5322 asks for 78, RFC 2047 for 76 around encoded-words).
+const maxLine = 76
+
+// writeHeader writes one header field whose value is a single line. Plain
+// printable ASCII is written as it is; anything else is written as
+// encoded-words. Either way the line is folded between words.
+func writeHeader(b *bytes.Buffer, name, value string) {
+	words := strings.Fields(value)
+	if !plainHeader(value) {
+		words = encodedWords(value)
+	}
+	b.WriteString(name + ":")
+	n := len(name) + 1
+	for _, w := range words {
+		if n > len(name)+1 && n+1+len(w) > maxLine {
+			b.WriteString("\r\n")
+			n = 0
+		}
+		b.WriteString(" " + w)
+		n += 1 + len(w)
+	}
+	b.WriteString("\r\n")
+}
+
+// plainHeader reports whether v can go into a header unencoded: printable
+// ASCII with no word too long to fit a line and nothing a reader would
+// decode as an encoded-word.
+func plainHeader(v string) bool {
+	for _, w := range strings.Fields(v) {
+		if len(w) > maxLine-12 {
+			return false
+		}
+	}
+	return !strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) && !strings.Contains(v, "=?")
+}
+
+// encodedWords writes v as base64 encoded-words (RFC 2047) of 36 bytes of
+// text each, cut between characters; a reader joins them back without the
+// spaces between them.
+func encodedWords(v string) []string {
+	const chunk = 36 // 48 base64 characters, a 60-character word
+	var words []string
+	for v != "" {
+		n := 0
+		for n < len(v) {
+			_, size := utf8.DecodeRuneInString(v[n:])
+			if n+size > chunk {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(v[:n]))+"?=")
+		v = v[n:]
+	}
+	return words
 }
 
 // Mailer builds messages and hands them to a Sender, remembering how the

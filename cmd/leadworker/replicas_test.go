@@ -60,7 +60,7 @@ func (r *replica) stderr() string {
 }
 
 // buildLeadworker builds this command into dir and returns the binary.
-func buildLeadworker(t *testing.T, dir string) string {
+func buildLeadworker(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "leadworker")
 	start := time.Now()
@@ -77,7 +77,7 @@ func buildLeadworker(t *testing.T, dir string) string {
 // startReplica starts `leadworker serve` with env on top of the test's
 // environment (minus any LEADWORKER_* variable). It is killed when the test
 // ends if it is still running then.
-func startReplica(t *testing.T, bin, name string, env map[string]string) *replica {
+func startReplica(t testing.TB, bin, name string, env map[string]string) *replica {
 	t.Helper()
 	dir := t.TempDir()
 	r := &replica{name: name, addr: env["LEADWORKER_HTTP_ADDR"], log: filepath.Join(dir, name+".stderr"), done: make(chan struct{})}
@@ -119,7 +119,7 @@ func startReplica(t *testing.T, bin, name string, env map[string]string) *replic
 
 // waitReady waits until r answers 200 on /readyz, failing the test with its
 // log if it exits or does not get ready within timeout.
-func waitReady(t *testing.T, hc *http.Client, r *replica, timeout time.Duration) {
+func waitReady(t testing.TB, hc *http.Client, r *replica, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
