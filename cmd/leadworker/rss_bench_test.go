@@ -41,7 +41,8 @@ const (
 // every 100 ms while b.N leads are posted in batches of 1,000 by 4 clients
 // and announced, until the sink has accepted all b.N emails; hwm-rss-MiB is
 // the kernel's peak (VmHWM) at the end, which also catches peaks between
-// samples. The daemon runs with the production defaults except
+// samples but is updated lazily, so it can read a little below the sampled
+// peak. The daemon runs with the production defaults except
 // LEADWORKER_SCHEDULE=off (no maintenance job runs meanwhile) and a digest
 // threshold of 10,000, so every lead is one email. It also reports
 // emails/s, from the first POST to the last acceptance.
