@@ -15,7 +15,10 @@ func (m *Maintenance) expire(ctx context.Context, at time.Time, dry bool, rep *R
 	due := func(l *Lead) bool {
 		return l.Status == StatusReceived && !l.Informational && !l.CreatedAt.After(cutoff)
 	}
-	changed, err := m.sweep(ctx, m.store.keys.dueExpire(), cutoff, dry, due, expireChange(cutoff))
+	apply := func(ctx context.Context, ids []string) ([]int64, []string, error) {
+		return m.store.expirePages(ctx, ids, cutoff)
+	}
+	changed, err := m.sweep(ctx, m.store.keys.dueExpire(), cutoff, dry, due, apply)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,10 @@ func (m *Maintenance) archiveOffers(ctx context.Context, at time.Time, dry bool,
 	due := func(l *Lead) bool {
 		return l.Status == StatusReceived && l.Informational && !l.CreatedAt.After(cutoff)
 	}
-	changed, err := m.sweep(ctx, m.store.keys.dueOffers(), cutoff, dry, due, archiveOfferChange(cutoff))
+	apply := func(ctx context.Context, ids []string) ([]int64, []string, error) {
+		return m.store.applyPages(ctx, ids, archiveOfferChange(cutoff))
+	}
+	changed, err := m.sweep(ctx, m.store.keys.dueOffers(), cutoff, dry, due, apply)
 	ids := make([]string, len(changed))
 	for i, l := range changed {
 		ids[i] = l.ID
@@ -91,11 +97,12 @@ func (m *Maintenance) archiveOffers(ctx context.Context, at time.Time, dry bool,
 	return err
 }
 
-// sweep applies c to every lead in index due by cutoff, a page at a time,
+// sweep runs apply on every lead in index due by cutoff, a page at a time,
 // and returns the leads it changed. A dry run reads the same pages and
 // returns the leads due says would change; the real run reads no lead, the
 // script reports what the report needs.
-func (m *Maintenance) sweep(ctx context.Context, index string, cutoff time.Time, dry bool, due func(*Lead) bool, c change) ([]swept, error) {
+func (m *Maintenance) sweep(ctx context.Context, index string, cutoff time.Time, dry bool, due func(*Lead) bool,
+	apply func(context.Context, []string) ([]int64, []string, error)) ([]swept, error) {
 	var changed []swept
 	for offset := 0; ; {
 		ids, err := m.store.dueIDs(ctx, index, cutoff, offset, sweepPages*sweepPage)
@@ -113,7 +120,7 @@ func (m *Maintenance) sweep(ctx context.Context, index string, cutoff time.Time,
 			}
 			continue
 		}
-		codes, parties, err := m.store.applyPages(ctx, ids, c)
+		codes, parties, err := apply(ctx, ids)
 		if err != nil {
 			return changed, err
 		}

@@ -68,15 +68,17 @@ func mustJSON(v any) string {
 
 // fields returns the lead as hash field/value pairs, leaving out empty ones.
 func (l *Lead) fields() []any {
+	// The fields every transition reads come first: a small hash is a
+	// listpack, searched from its start.
 	all := [][2]string{
+		{fStatus, string(l.Status)}, {fCreated, ms(l.CreatedAt)}, {fInfo, flag(l.Informational)},
+		{fAlert, string(l.Alert)}, {fKind, string(l.Kind)}, {fUpdated, ms(l.UpdatedAt)},
 		{fID, l.ID}, {fPartner, l.PartnerID}, {fLocation, l.Location},
-		{fKind, string(l.Kind)}, {fType, string(l.LeadType)}, {fCTA, string(l.CallToAction)},
+		{fType, string(l.LeadType)}, {fCTA, string(l.CallToAction)},
 		{fSource, l.Source}, {fCompany, l.Customer.Company}, {fName, l.Customer.Name},
 		{fEmail, l.Customer.Email}, {fPhone, l.Customer.Phone}, {fCountry, l.Customer.Country},
 		{fNeed, l.Need}, {fQuality, l.Quality}, {fEmailVal, l.EmailValidity},
 		{fPhoneVal, l.PhoneValidity}, {fContact, flag(l.ContactRequested)},
-		{fCreated, ms(l.CreatedAt)}, {fStatus, string(l.Status)}, {fAlert, string(l.Alert)},
-		{fInfo, flag(l.Informational)}, {fUpdated, ms(l.UpdatedAt)},
 	}
 	if l.Originator != nil && *l.Originator != (Person{}) {
 		all = append(all, [2]string{fOrig, mustJSON(l.Originator)})
