@@ -22,11 +22,11 @@ var Queues = map[string]int{QueueNotify: 6, QueueMail: 3, QueueMaintenance: 1}
 
 // Task types.
 const (
-	TypeNotify  = "lead:notify"    // announce one new lead
+	TypeNotify = "lead:notify" // announce one new lead
 	// TypeNotifyBatch announces up to AnnounceBatch new leads of one intake.
 	TypeNotifyBatch = "lead:notify-batch"
-	TypeDigest  = "digest:send"    // send one recipient's digest for one day
-	TypeClosing = "notice:closing" // tell the customer or originator a lead was declined or expired
+	TypeDigest      = "digest:send"    // send one recipient's digest for one day
+	TypeClosing     = "notice:closing" // tell the customer or originator a lead was declined or expired
 	// TypeClosingBatch sends the closing notices of up to a page of expired leads.
 	TypeClosingBatch = "notice:closing-batch"
 )
