@@ -38,13 +38,17 @@ func (n *Notifier) HandleClosingBatch(ctx context.Context, t *asynq.Task) error 
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	return parallel(p.LeadIDs, func(id string) error {
+	err := parallel(p.LeadIDs, func(id string) error {
 		err := n.close(ctx, id)
 		if errors.Is(err, asynq.SkipRetry) {
 			return nil // refused for good and recorded: nothing to retry
 		}
 		return err
 	})
+	if err != nil || p.Batch == "" {
+		return err
+	}
+	return n.store.ClosingBatchDone(ctx, p.Batch)
 }
 
 // close sends one lead's closing notice, once.

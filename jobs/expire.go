@@ -15,8 +15,10 @@ func (m *Maintenance) expire(ctx context.Context, at time.Time, dry bool, rep *R
 	due := func(l *Lead) bool {
 		return l.Status == StatusReceived && !l.Informational && !l.CreatedAt.After(cutoff)
 	}
-	apply := func(ctx context.Context, ids []string) ([]int64, []string, error) {
-		return m.store.expirePages(ctx, ids, cutoff)
+	apply := func(ctx context.Context, ids []string) ([]applied, error) {
+		return inPages(ctx, ids, func(ctx context.Context, page []string) ([]applied, error) {
+			return m.store.expirePage(ctx, page, cutoff)
+		})
 	}
 	changed, err := m.sweep(ctx, m.store.keys.dueExpire(), cutoff, dry, due, apply)
 	if err != nil {
@@ -34,10 +36,24 @@ func (m *Maintenance) expire(ctx context.Context, at time.Time, dry bool, rep *R
 	if dry {
 		return nil
 	}
-	// One task per page sends the notices; the pending set already holds
-	// each one, so a lost enqueue is recovered by the digests job.
-	for page := range slices.Chunk(ids, sweepPage) {
-		if err := m.queue.ClosingBatch(ctx, page); err != nil {
+	// One task per batch sends the notices; the pending set already holds
+	// each batch, so a lost enqueue is recovered by the digests job.
+	return m.enqueueNotices(ctx, changed)
+}
+
+// enqueueNotices enqueues the closing notices of expired leads, one task per
+// batch the expiry script recorded.
+func (m *Maintenance) enqueueNotices(ctx context.Context, changed []swept) error {
+	var order []string
+	batches := map[string][]string{}
+	for _, l := range changed {
+		if batches[l.Batch] == nil {
+			order = append(order, l.Batch)
+		}
+		batches[l.Batch] = append(batches[l.Batch], l.ID)
+	}
+	for _, name := range order {
+		if err := m.queue.ClosingBatch(ctx, name, batches[name]); err != nil {
 			return err
 		}
 	}
@@ -81,8 +97,10 @@ func (m *Maintenance) archiveOffers(ctx context.Context, at time.Time, dry bool,
 	due := func(l *Lead) bool {
 		return l.Status == StatusReceived && l.Informational && !l.CreatedAt.After(cutoff)
 	}
-	apply := func(ctx context.Context, ids []string) ([]int64, []string, error) {
-		return m.store.applyPages(ctx, ids, archiveOfferChange(cutoff))
+	apply := func(ctx context.Context, ids []string) ([]applied, error) {
+		return inPages(ctx, ids, func(ctx context.Context, page []string) ([]applied, error) {
+			return m.store.applyMany(ctx, page, archiveOfferChange(cutoff))
+		})
 	}
 	changed, err := m.sweep(ctx, m.store.keys.dueOffers(), cutoff, dry, due, apply)
 	ids := make([]string, len(changed))
@@ -102,7 +120,7 @@ func (m *Maintenance) archiveOffers(ctx context.Context, at time.Time, dry bool,
 // returns the leads due says would change; the real run reads no lead, the
 // script reports what the report needs.
 func (m *Maintenance) sweep(ctx context.Context, index string, cutoff time.Time, dry bool, due func(*Lead) bool,
-	apply func(context.Context, []string) ([]int64, []string, error)) ([]swept, error) {
+	apply func(context.Context, []string) ([]applied, error)) ([]swept, error) {
 	var changed []swept
 	for offset := 0; ; {
 		ids, err := m.store.dueIDs(ctx, index, cutoff, offset, sweepPages*sweepPage)
@@ -120,15 +138,15 @@ func (m *Maintenance) sweep(ctx context.Context, index string, cutoff time.Time,
 			}
 			continue
 		}
-		codes, parties, err := apply(ctx, ids)
+		res, err := apply(ctx, ids)
 		if err != nil {
 			return changed, err
 		}
 		var gone []string
-		for i, code := range codes {
-			switch code {
+		for i, r := range res {
+			switch r.Code {
 			case resOK:
-				changed = append(changed, swept{ID: ids[i], Party: parties[i]})
+				changed = append(changed, swept{ID: ids[i], Party: r.Party, Batch: r.Batch})
 			case resNotFound:
 				gone = append(gone, ids[i])
 			default:

@@ -351,8 +351,8 @@ func (fx *benchExpireLeads) verify(b *testing.B, rep *jobs.Report, r, pendingBef
 		}
 		seen[c.LeadID] = true
 	}
-	if n := fx.mailPending(b) - pendingBefore; n != benchExpireDue/1000 {
-		b.Fatalf("mail queue grew by %d closing-notice batches, want %d (one per page of 1,000)", n, benchExpireDue/1000)
+	if n := fx.mailPending(b) - pendingBefore; n != benchExpireDue/100 {
+		b.Fatalf("mail queue grew by %d closing-notice batches, want %d (one per 100 leads)", n, benchExpireDue/100)
 	}
 	if n, err := fx.pendingNotices(ctx); err != nil || n != benchExpireDue {
 		b.Fatalf("%d closing notices recorded as pending (err %v), want %d", n, err, benchExpireDue)
@@ -379,9 +379,25 @@ func (fx *benchExpireLeads) verify(b *testing.B, rep *jobs.Report, r, pendingBef
 	}
 }
 
-// pendingNotices counts the closing notices recorded as work to do.
+// pendingNotices counts the closing notices recorded as work to do: the
+// leads of every pending batch (keys.go: <prefix>closing-batch:<name>).
 func (fx *benchExpireLeads) pendingNotices(ctx context.Context) (int64, error) {
-	return fx.rdb.ZCount(ctx, "bx:pending", "-inf", "+inf").Result()
+	members, err := fx.rdb.ZRange(ctx, "bx:pending", 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range members {
+		if !strings.HasPrefix(m, "closing-batch:") {
+			continue
+		}
+		ids, err := fx.rdb.Get(ctx, "bx:"+m).Result()
+		if err != nil {
+			return 0, fmt.Errorf("pending %s: %w", m, err)
+		}
+		n += int64(len(strings.Fields(ids)))
+	}
+	return n, nil
 }
 
 func (c benchExpireCPU) add(d benchExpireCPU) benchExpireCPU {

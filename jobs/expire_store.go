@@ -2,10 +2,9 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,23 +18,25 @@ const expireBatch = 100
 // expireScript expires a batch of leads in one atomic step. Each lead that
 // is still received, not informational and created at or before the cutoff
 // is archived as expired: its contact data is erased (the closing notice's
-// address and name are kept aside until the notice is sent), it leaves the
-// expiry, reminder and alert indexes, and its closing notice becomes
-// pending. Other leads are left as they are, with the code the transition
-// script would give them.
+// address and name are kept aside until the notice is sent) and it leaves
+// the expiry, reminder and alert indexes. The batch's closing notices become
+// pending work together: one pending member names the batch, whose ids are
+// kept under its own key. Other leads are left as they are, with the code
+// the transition script would give them.
 //
-// KEYS: due-expire, due-alerts, pending, due-remind1, due-remind2, then one lead key per id
-// ARGV: now ms, cutoff ms, then the ids
+// KEYS: due-expire, due-alerts, pending, due-remind1, due-remind2, batch ids, then one lead key per id
+// ARGV: now ms, cutoff ms, batch name, then the ids
 // Returns: a code and a notice party per lead, flattened.
 var expireScript = redis.NewScript(`
 local now, cutoff = ARGV[1], tonumber(ARGV[2])
-local out, gone, alerts, r1, r2, pend = {}, {}, {}, {}, {}, {}
-for i = 6, #KEYS do
+local out, gone, expired, alerts, r1, r2 = {}, {}, {}, {}, {}, {}
+for i = 7, #KEYS do
   local id = ARGV[i - 3]
   local f = redis.call('HMGET', KEYS[i], 'st', 'rev', 'at', 'inf', 'kind', 'email', 'name', 'orig', 'al', 'rs')
   local code, party = 0, ''
   if not f[1] then
     code = 1
+    gone[#gone + 1] = id
   elseif f[1] ~= 'received' then
     code = 2
   elseif f[4] == '1' or tonumber(f[3]) > cutoff then
@@ -57,73 +58,83 @@ for i = 6, #KEYS do
     redis.call('HDEL', KEYS[i], 'name', 'email', 'phone')
     redis.call('HSET', KEYS[i], unpack(set))
     gone[#gone + 1] = id
+    expired[#expired + 1] = id
     if f[10] == '2' then r2[#r2 + 1] = id else r1[#r1 + 1] = id end
     if f[9] == 'contact_me' then alerts[#alerts + 1] = id end
-    pend[#pend + 1] = now; pend[#pend + 1] = 'closing:' .. id
   end
-  if code == 1 then gone[#gone + 1] = id end
   out[#out + 1] = code; out[#out + 1] = party
 end
 if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
 if #alerts > 0 then redis.call('ZREM', KEYS[2], unpack(alerts)) end
-if #pend > 0 then redis.call('ZADD', KEYS[3], unpack(pend)) end
 if #r1 > 0 then redis.call('ZREM', KEYS[4], unpack(r1)) end
 if #r2 > 0 then redis.call('ZREM', KEYS[5], unpack(r2)) end
+if #expired > 0 then
+  redis.call('APPEND', KEYS[6], ' ' .. table.concat(expired, ' '))
+  redis.call('ZADD', KEYS[3], now, 'closing-batch:' .. ARGV[3])
+end
 return out
 `)
 
 func init() { allScripts = append(allScripts, expireScript) }
 
-// expirePages expires the leads of ids that are due by cutoff, sweepPage
-// ids per round trip and the pages concurrently, and returns each lead's
-// result code and notice party in the order of ids. Leads that no longer
-// exist leave the expiry index here.
-func (s *Store) expirePages(ctx context.Context, ids []string, cutoff time.Time) ([]int64, []string, error) {
-	pages := slices.Collect(slices.Chunk(ids, sweepPage))
-	codes, parties := make([][]int64, len(pages)), make([][]string, len(pages))
-	errs := make([]error, len(pages))
-	var wg sync.WaitGroup
-	for i, page := range pages {
-		wg.Go(func() { codes[i], parties[i], errs[i] = s.expirePage(ctx, page, cutoff) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
-	return slices.Concat(codes...), slices.Concat(parties...), nil
-}
-
 // expirePage runs expireScript over ids, expireBatch leads a call, in one
-// round trip.
-func (s *Store) expirePage(ctx context.Context, ids []string, cutoff time.Time) ([]int64, []string, error) {
+// round trip, and returns what it did to each lead in the order of ids.
+func (s *Store) expirePage(ctx context.Context, ids []string, cutoff time.Time) ([]applied, error) {
 	k := s.keys
 	now := ms(s.clock.Now())
+	var names []string
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
 		var out []*redis.Cmd
+		names = names[:0]
 		for batch := range slices.Chunk(ids, expireBatch) {
-			keys := []string{k.dueExpire(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2)}
-			args := []any{now, ms(cutoff)}
+			name := shortHash(batch...)
+			keys := []string{k.dueExpire(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2), k.closingBatch(name)}
+			args := []any{now, ms(cutoff), name}
 			for _, id := range batch {
 				keys, args = append(keys, k.lead(id)), append(args, id)
 			}
+			names = append(names, name)
 			out = append(out, expireScript.EvalSha(ctx, p, keys, args...))
 		}
 		return out
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("expire leads: %w", err)
+		return nil, fmt.Errorf("expire leads: %w", err)
 	}
-	codes, parties := make([]int64, 0, len(ids)), make([]string, 0, len(ids))
-	for _, cmd := range cmds {
+	res := make([]applied, 0, len(ids))
+	for b, cmd := range cmds {
 		vals, err := cmd.Slice()
 		if err != nil {
-			return nil, nil, fmt.Errorf("expire leads: %w", err)
+			return nil, fmt.Errorf("expire leads: %w", err)
 		}
 		for i := 0; i+1 < len(vals); i += 2 {
 			code, _ := vals[i].(int64)
 			party, _ := vals[i+1].(string)
-			codes, parties = append(codes, code), append(parties, party)
+			res = append(res, applied{Code: code, Party: party, Batch: names[b]})
 		}
 	}
-	return codes, parties, nil
+	return res, nil
+}
+
+// ClosingBatchIDs returns the ids of a pending batch of closing notices.
+func (s *Store) ClosingBatchIDs(ctx context.Context, name string) ([]string, error) {
+	v, err := s.rdb.Get(ctx, s.keys.closingBatch(name)).Result()
+	if err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("read closing batch %s: %w", name, err)
+	}
+	return strings.Fields(v), nil
+}
+
+// ClosingBatchDone forgets a batch of closing notices once every notice in
+// it was handled.
+func (s *Store) ClosingBatchDone(ctx context.Context, name string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.keys.pending(), closingBatchTaskID(name))
+		p.Del(ctx, s.keys.closingBatch(name))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("forget closing batch %s: %w", name, err)
+	}
+	return nil
 }

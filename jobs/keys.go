@@ -23,6 +23,7 @@ import (
 //	<prefix>digest:<rcpt>:<day>     sorted set: lead ids waiting for that digest, by created ms
 //	<prefix>partner:<pid>:feed      list: the Action Center feed, newest first, capped
 //	<prefix>lock:<task id>          string: held while a message is being sent
+//	<prefix>closing-batch:<name>    string: the ids of a batch of expired leads whose notices are pending
 type keys struct{ prefix string }
 
 func (k keys) lead(id string) string          { return k.prefix + "lead:" + id }
@@ -38,6 +39,9 @@ func (k keys) count(rcpt, day string) string  { return k.prefix + "count:" + rcp
 func (k keys) digest(rcpt, day string) string { return k.prefix + "digest:" + rcpt + ":" + day }
 func (k keys) feed(pid string) string         { return k.prefix + "partner:" + pid + ":feed" }
 func (k keys) lock(name string) string        { return k.prefix + "lock:" + name }
+func (k keys) closingBatch(name string) string {
+	return k.prefix + closingBatchTaskID(name)
+}
 func (k keys) transition(id string) []string {
 	return []string{k.lead(id), k.dueExpire(), k.dueOffers(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2)}
 }

@@ -67,6 +67,8 @@ func (m *Maintenance) pendingTask(member string) (string, func(context.Context) 
 		return rest, func(ctx context.Context) error { return m.queue.Notify(ctx, rest) }
 	case "closing":
 		return rest, func(ctx context.Context) error { return m.queue.Closing(ctx, rest) }
+	case "closing-batch":
+		return "", func(ctx context.Context) error { return m.requeueClosingBatch(ctx, rest) }
 	case "reminder":
 		i := strings.LastIndexByte(rest, ':')
 		if i < 0 {
@@ -76,4 +78,17 @@ func (m *Maintenance) pendingTask(member string) (string, func(context.Context) 
 		return id, func(ctx context.Context) error { return m.queue.Reminder(ctx, id, stage) }
 	}
 	return "", nil
+}
+
+// requeueClosingBatch enqueues a pending batch of closing notices again, or
+// forgets it when its ids are gone.
+func (m *Maintenance) requeueClosingBatch(ctx context.Context, name string) error {
+	ids, err := m.store.ClosingBatchIDs(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return m.store.ClosingBatchDone(ctx, name)
+	}
+	return m.queue.ClosingBatch(ctx, name, ids)
 }

@@ -67,11 +67,19 @@ func ignoreScriptErrors(err error) error {
 type swept struct {
 	ID    string
 	Party string // expiry: who gets the closing notice ("customer", "originator", "")
+	Batch string // expiry: the pending batch of closing notices the lead is in
 }
 
-// applyMany runs one change on each lead in one round trip and returns each
-// script's result code and notice party.
-func (s *Store) applyMany(ctx context.Context, ids []string, c change) ([]int64, []string, error) {
+// applied is what a sweep's script did to one lead: a result code (resOK
+// when it changed) and, for expiry, the notice party and pending batch.
+type applied struct {
+	Code  int64
+	Party string
+	Batch string
+}
+
+// applyMany runs one change on each lead in one round trip.
+func (s *Store) applyMany(ctx context.Context, ids []string, c change) ([]applied, error) {
 	c.quiet = true
 	now := s.clock.Now()
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
@@ -82,38 +90,37 @@ func (s *Store) applyMany(ctx context.Context, ids []string, c change) ([]int64,
 		return out
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s leads: %w", c.action, err)
+		return nil, fmt.Errorf("%s leads: %w", c.action, err)
 	}
-	codes := make([]int64, len(cmds))
-	parties := make([]string, len(cmds))
+	res := make([]applied, len(cmds))
 	for i, cmd := range cmds {
 		vals, err := cmd.Slice()
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s lead %s: %w", c.action, ids[i], err)
+			return nil, fmt.Errorf("%s lead %s: %w", c.action, ids[i], err)
 		}
-		codes[i], _ = vals[0].(int64)
+		res[i].Code, _ = vals[0].(int64)
 		if len(vals) > 1 {
-			parties[i], _ = vals[1].(string)
+			res[i].Party, _ = vals[1].(string)
 		}
 	}
-	return codes, parties, nil
+	return res, nil
 }
 
-// applyPages runs applyMany on the ids a page at a time, the pages
-// concurrently, and returns the results in the order of ids.
-func (s *Store) applyPages(ctx context.Context, ids []string, c change) ([]int64, []string, error) {
+// inPages runs apply on the ids a page at a time, the pages concurrently,
+// and returns the results in the order of ids.
+func inPages(ctx context.Context, ids []string, apply func(context.Context, []string) ([]applied, error)) ([]applied, error) {
 	pages := slices.Collect(slices.Chunk(ids, sweepPage))
-	codes, parties := make([][]int64, len(pages)), make([][]string, len(pages))
+	res := make([][]applied, len(pages))
 	errs := make([]error, len(pages))
 	var wg sync.WaitGroup
 	for i, page := range pages {
-		wg.Go(func() { codes[i], parties[i], errs[i] = s.applyMany(ctx, page, c) })
+		wg.Go(func() { res[i], errs[i] = apply(ctx, page) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return slices.Concat(codes...), slices.Concat(parties...), nil
+	return slices.Concat(res...), nil
 }
 
 // forget removes index entries whose leads no longer exist.

@@ -52,14 +52,17 @@ type ClosingPayload struct {
 	LeadID string `json:"lead_id"`
 }
 
-// ClosingBatchPayload names the leads whose closing notices to send.
+// ClosingBatchPayload names the leads whose closing notices to send and,
+// for a batch the expiry job recorded as pending, its name.
 type ClosingBatchPayload struct {
+	Batch   string   `json:"batch,omitempty"`
 	LeadIDs []string `json:"lead_ids"`
 }
 
 // Task ids make each piece of work unique across replicas and retries.
 func notifyTaskID(leadID string) string         { return "notify:" + leadID }
 func closingTaskID(leadID string) string        { return "closing:" + leadID }
+func closingBatchTaskID(name string) string     { return "closing-batch:" + name }
 func digestTaskID(recipient, day string) string { return "digest:" + recipient + ":" + day }
 
 // Queue enqueues leadworker's tasks. A task that is already queued (the same
@@ -92,11 +95,12 @@ func (q *Queue) Closing(ctx context.Context, leadID string) error {
 	return q.enqueue(ctx, TypeClosing, ClosingPayload{LeadID: leadID}, asynq.TaskID(closingTaskID(leadID)), asynq.Queue(QueueMail))
 }
 
-// ClosingBatch enqueues the closing notices of many leads as one task: the
-// expiry of a page of leads costs one enqueue, not one per lead.
-func (q *Queue) ClosingBatch(ctx context.Context, ids []string) error {
-	id := "closing-batch:" + shortHash(ids...)
-	return q.enqueue(ctx, TypeClosingBatch, ClosingBatchPayload{LeadIDs: ids}, asynq.TaskID(id), asynq.Queue(QueueMail))
+// ClosingBatch enqueues the closing notices of a batch of expired leads as
+// one task: the expiry of a page of leads costs a few enqueues, not one per
+// lead.
+func (q *Queue) ClosingBatch(ctx context.Context, name string, ids []string) error {
+	return q.enqueue(ctx, TypeClosingBatch, ClosingBatchPayload{Batch: name, LeadIDs: ids},
+		asynq.TaskID(closingBatchTaskID(name)), asynq.Queue(QueueMail))
 }
 
 // Digest enqueues a digest to be sent at sendAt.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/jobs"
@@ -338,4 +339,44 @@ func TestAcceptRacingExpiry(t *testing.T) {
 		}
 	}
 	t.Logf("%d accepts won, %d expiries", wins, n-wins)
+}
+
+// TestLostClosingNoticesAreSentByTheDigestsJob expires leads while no
+// daemon runs and then loses the queued notice tasks: the pending batch the
+// expiry recorded brings them back at the next digests run, each notice
+// once.
+func TestLostClosingNoticesAreSentByTheDigestsJob(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_SCHEDULE", "off")
+	m := e.tools().Maintenance
+	now := time.Now().UTC()
+	const n = 5
+	for i := range n {
+		e.must(201, "POST", "/v1/leads", lead(fmt.Sprintf("L-LOST-%d", i), createdAt(now.Add(-15*24*time.Hour)), func(l map[string]any) {
+			l["customer"].(map[string]any)["email"] = fmt.Sprintf("buyer%d@contoso.example", i)
+		}))
+	}
+	e.settled()
+	if err := e.daemon.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.run(m, "expire", now, false); len(got) != n {
+		t.Fatalf("expired %d leads, want %d", len(got), n)
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: e.redis.Addr})
+	defer insp.Close()
+	if lost, err := insp.DeleteAllPendingTasks(jobs.QueueMail); err != nil || lost != 1 {
+		t.Fatalf("deleted %d queued notice tasks (%v), want the expiry's one batch", lost, err)
+	}
+	d := openDaemon(t, e)
+	defer d.Close()
+	e.run(m, "digests", now.Add(2*time.Minute), false)
+	e.settled()
+	e.run(m, "digests", now.Add(4*time.Minute), false)
+	time.Sleep(300 * time.Millisecond)
+	for i := range n {
+		if got := len(mailsTo(t, e.smtp.Mails(), fmt.Sprintf("buyer%d@contoso.example", i))); got != 1 {
+			t.Errorf("customer %d told %d times, want once", i, got)
+		}
+	}
 }
