@@ -1,6 +1,8 @@
 package mailer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -206,14 +208,50 @@ func (c *smtpConn) send(timeout time.Duration, env Envelope, raw []byte) error {
 	if err := c.client.Rcpt(env.To); err != nil {
 		return err
 	}
-	w, err := c.client.Data()
+	return c.data(raw)
+}
+
+// data runs the DATA command. It does what net/smtp's Data writer does
+// (dot-stuffing, CRLF line ends, the closing dot) a line rather than a byte
+// at a time: messages are about 12 KB.
+func (c *smtpConn) data(raw []byte) error {
+	text := c.client.Text
+	id, err := text.Cmd("DATA")
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(raw); err != nil {
+	text.StartResponse(id)
+	_, _, err = text.ReadResponse(354)
+	text.EndResponse(id)
+	if err != nil {
 		return err
 	}
-	return w.Close()
+	if err := writeDotted(text.W, raw); err != nil {
+		return err
+	}
+	_, _, err = text.ReadResponse(250)
+	return err
+}
+
+// writeDotted writes msg as the body of a DATA command: every line ended by
+// CRLF, a line starting with a dot given another, then the closing dot.
+func writeDotted(w *bufio.Writer, msg []byte) error {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > 0 && line[0] == '.' {
+			_ = w.WriteByte('.')
+		}
+		_, _ = w.Write(line)
+		_, _ = w.WriteString("\r\n")
+	}
+	_, _ = w.WriteString(".\r\n")
+	return w.Flush()
 }
 
 func (c *smtpConn) reset(timeout time.Duration) error {

@@ -257,8 +257,6 @@ func Resolve(locale string) string {
 func Render(name, locale string, data any) (Email, error) {
 	s := sets[Resolve(locale)]
 	var subject, text, html bytes.Buffer
-	text.Grow(4 << 10) // room for a typical email: fewer copies while it grows
-	html.Grow(16 << 10)
 	if err := s.text.ExecuteTemplate(&subject, name+".subject", data); err != nil {
 		return Email{}, fmt.Errorf("render %s subject (%s): %w", name, locale, err)
 	}

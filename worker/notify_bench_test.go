@@ -57,6 +57,7 @@ import (
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/testenv"
 	"github.com/leadworker/leadworker/jobs"
+	"github.com/leadworker/leadworker/templates"
 	"github.com/leadworker/leadworker/worker"
 	"github.com/redis/go-redis/v9"
 )
@@ -110,7 +111,7 @@ func benchNotifyRace() bool {
 type benchNotifyEnv struct {
 	base  string
 	redis *redis.Client
-	sink  *testenv.SMTP
+	sink  *testenv.Sink
 }
 
 // benchNotifyDaemon starts a full daemon (config as in production, logging
@@ -119,7 +120,7 @@ type benchNotifyEnv struct {
 func benchNotifyDaemon(b *testing.B, concurrency int) *benchNotifyEnv {
 	b.Helper()
 	r := testenv.StartRedis(b)
-	sink := testenv.StartSMTP(b)
+	sink := testenv.StartSink(b)
 	values := map[string]string{
 		"LEADWORKER_REDIS_URL":   r.URL(),
 		"LEADWORKER_SMTP_URL":    "smtp://" + sink.Addr,
@@ -231,7 +232,7 @@ type benchNotifyCollector struct {
 	doneOnce sync.Once
 }
 
-func benchNotifyCollect(sink *testenv.SMTP, leads []jobs.Intake) *benchNotifyCollector {
+func benchNotifyCollect(sink *testenv.Sink, leads []jobs.Intake) *benchNotifyCollector {
 	c := &benchNotifyCollector{index: make(map[string]int, len(leads)), at: make([]atomic.Int64, len(leads)),
 		count: make([]atomic.Int32, len(leads)), want: int64(len(leads)), done: make(chan struct{})}
 	for i, l := range leads {
@@ -499,13 +500,48 @@ func benchNotifyThroughput(b *testing.B, concurrency int) {
 // Reference: ≈ 13,000 msgs/s on 2 cores. Not under -race: the Pool races on
 // its connection counter.
 func BenchmarkBarePoolSend(b *testing.B) {
+	e := email.NewEmail()
+	e.From, e.To, e.Subject = "leads@partner.example", []string{"sales@customer.example"}, "New lead: ACME"
+	e.Text, e.HTML = []byte("Hello,\nthere is a new lead.\n"), []byte("<p>Hello,</p><p>there is a new lead.</p>")
+	e.Headers = textproto.MIMEHeader{"Message-Id": {"<bench@partner.example>"}}
+	benchBarePool(b, []*email.Email{e})
+}
+
+// BenchmarkBarePoolSendSameMessages is BenchmarkBarePoolSend with the
+// messages leadworker sends: new-lead emails rendered from its templates in
+// each of its locales (about 12 KB each), built by the Pool on every Send.
+func BenchmarkBarePoolSendSameMessages(b *testing.B) {
+	var msgs []*email.Email
+	for _, locale := range templates.Locales {
+		data, err := templates.Sample(templates.NewLead, locale)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := templates.Render(templates.NewLead, locale, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := email.NewEmail()
+		e.From, e.To, e.Subject = "leads@partner.example", []string{"sales@customer.example"}, r.Subject
+		e.Text, e.HTML = []byte(r.Text), []byte(r.HTML)
+		e.Headers = textproto.MIMEHeader{"Message-Id": {"<bench-" + locale + "@partner.example>"}}
+		msgs = append(msgs, e)
+	}
+	benchBarePool(b, msgs)
+}
+
+// benchBarePool sends b.N messages, cycling through msgs, through
+// jordan-wright/email's Pool of benchNotifyPool connections from as many
+// goroutines, to a fresh sink.
+func benchBarePool(b *testing.B, msgs []*email.Email) {
 	if benchNotifyRace() {
 		b.Skip("jordan-wright/email's Pool has a data race on its connection counter; run this benchmark without -race")
 	}
-	sink := testenv.StartSMTP(b)
-	var accepted atomic.Int64
+	sink := testenv.StartSink(b)
+	var accepted, size atomic.Int64
 	done := make(chan struct{})
-	sink.OnMessage(func(testenv.Mail) {
+	sink.OnMessage(func(m testenv.Mail) {
+		size.Add(int64(len(m.Data)))
 		if accepted.Add(1) == int64(b.N) {
 			close(done)
 		}
@@ -515,14 +551,10 @@ func BenchmarkBarePoolSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	e := email.NewEmail()
-	e.From, e.To, e.Subject = "leads@partner.example", []string{"sales@customer.example"}, "New lead: ACME"
-	e.Text, e.HTML = []byte("Hello,\nthere is a new lead.\n"), []byte("<p>Hello,</p><p>there is a new lead.</p>")
-	e.Headers = textproto.MIMEHeader{"Message-Id": {"<bench@partner.example>"}}
 	cpu := benchNotifyCPUStart(b, nil)
 	start := time.Now()
 	b.ResetTimer()
-	err = benchParallel(benchNotifyPool, b.N, func(int) error { return p.Send(e, 10*time.Second) })
+	err = benchParallel(benchNotifyPool, b.N, func(i int) error { return p.Send(msgs[i%len(msgs)], 10*time.Second) })
 	if err == nil {
 		select {
 		case <-done:
@@ -536,6 +568,7 @@ func BenchmarkBarePoolSend(b *testing.B) {
 	}
 	cpu.report(b, nil, time.Since(start), b.N, "msg")
 	benchRate(b, b.N, "msgs/s")
+	b.ReportMetric(float64(size.Load())/float64(b.N), "bytes/msg")
 }
 
 // BenchmarkNotifyLatency measures intake → SMTP acceptance at a steady 500

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -216,12 +215,10 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (x *session) Data(r io.Reader) error {
-	var buf bytes.Buffer
-	buf.Grow(32 << 10) // most test messages fit: no copies while reading
-	if _, err := buf.ReadFrom(r); err != nil {
+	data, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
-	data := buf.Bytes()
 	if len(x.to) == 0 {
 		return errors.New("no recipients")
 	}
