@@ -95,7 +95,9 @@ func evaluate(r row, res *runResult, benchtime string) line {
 	case problem != "" || r.target.minRatio > 0 && !haveRatio:
 		l.met = "?"
 	case r.target.minRatio > 0:
-		l.met = verdict(ratio >= r.target.minRatio)
+		l.met = verdict(ratio >= r.target.minRatio && v >= r.target.minValue)
+	case r.target.minValue > 0:
+		l.met = verdict(v >= r.target.minValue)
 	default:
 		l.met = verdict(v <= r.target.maxValue)
 	}
