@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -669,31 +668,29 @@ func checkEscaped(t *testing.T, m received, tags []string) {
 
 // TestSecurityExpiredLeadsKeepNoContactData expires leads of every kind
 // through the admin endpoint (closing notice sent, refused by the SMTP
-// server, sent to the originator, no address at all, announced in a digest)
-// and scans every Redis key: before the expiry each contact's name, email
-// and phone are found; after it and its notices, none is, in any key name,
-// field or value, and the API shows none.
+// server, sent to the originator, no address at all; the first two
+// announced on their own, the rest in a digest) and scans every Redis key:
+// before the expiry each contact's name, email and phone are found; after
+// it and its notices, none is, in any key name, field or value, and the API
+// shows none.
 func TestSecurityExpiredLeadsKeepNoContactData(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "LEADWORKER_DIGEST_THRESHOLD", "2")
 	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
 	old := time.Now().UTC().Add(-15 * 24 * time.Hour)
-	type contact struct{ name, email, phone string }
-	leads := map[string]contact{
-		"L-EXP-SENT":    {"Sent Sato", "sent@customer-a.example", "+81-3-1111-0001"},
-		"L-EXP-REFUSED": {"Refused Ito", "refused@customer-b.example", "+81-3-1111-0002"},
-		"L-EXP-QUAL":    {"Qualified Kato", "qualified@customer-c.example", "+81-3-1111-0003"},
-		"L-EXP-NOMAIL":  {"Nomail Endo", "", "+81-3-1111-0004"},
-		"L-EXP-DIGEST":  {"Digest Abe", "digest@customer-e.example", "+81-3-1111-0005"},
+	leads := []struct{ id, name, email, phone string }{
+		{"L-EXP-SENT", "Sent Sato", "sent@customer-a.example", "+81-3-1111-0001"},
+		{"L-EXP-REFUSED", "Refused Ito", "refused@customer-b.example", "+81-3-1111-0002"},
+		{"L-EXP-QUAL", "Qualified Kato", "qualified@customer-c.example", "+81-3-1111-0003"},
+		{"L-EXP-NOMAIL", "Nomail Endo", "", "+81-3-1111-0004"},
+		{"L-EXP-DIGEST", "Digest Abe", "digest@customer-e.example", "+81-3-1111-0005"},
 	}
 	e.smtp.Reject("refused@customer-b.example")
 	var secrets []string
-	i := 0
-	for _, id := range slices.Sorted(maps.Keys(leads)) {
-		c := leads[id]
-		e.must(201, "POST", "/v1/leads", lead(id, createdAt(old.Add(time.Duration(i)*time.Minute)), func(l map[string]any) {
+	for i, c := range leads {
+		e.must(201, "POST", "/v1/leads", lead(c.id, createdAt(old.Add(time.Duration(i)*time.Minute)), func(l map[string]any) {
 			l["customer"] = map[string]any{"company": "Contoso KK", "name": c.name, "email": c.email, "phone": c.phone, "country": "JP"}
-			if id == "L-EXP-QUAL" {
+			if c.id == "L-EXP-QUAL" {
 				qualified(l)
 			}
 		}))
@@ -701,7 +698,6 @@ func TestSecurityExpiredLeadsKeepNoContactData(t *testing.T) {
 		if c.email != "" {
 			secrets = append(secrets, c.email)
 		}
-		i++
 	}
 	e.settled()
 	e.run(e.tools().Maintenance, "digests", time.Now(), false)
@@ -718,12 +714,15 @@ func TestSecurityExpiredLeadsKeepNoContactData(t *testing.T) {
 			len(mailsTo(t, e.smtp.Mails(), "marketer@vendor.example")) == 1
 	})
 	e.settled()
-	for id := range leads {
-		got := e.must(200, "GET", "/v1/leads/"+id, nil)
+	for _, c := range leads {
+		got := e.must(200, "GET", "/v1/leads/"+c.id, nil)
 		cust := got["customer"].(map[string]any)
 		if got["outcome"] != "expired" || cust["name"] != nil || cust["email"] != nil || cust["phone"] != nil {
-			t.Errorf("%s after expiry: outcome %v, customer %v", id, got["outcome"], cust)
+			t.Errorf("%s after expiry: outcome %v, customer %v", c.id, got["outcome"], cust)
 		}
+	}
+	if n, _ := e.must(200, "GET", "/v1/leads/L-EXP-DIGEST", nil)["notification"].(map[string]any); n["via"] != "digest" {
+		t.Errorf("L-EXP-DIGEST was announced %v, want in a digest", n)
 	}
 	if found := scanRedis(e, secrets); len(found) != 0 {
 		t.Fatalf("after the expiry Redis still holds %v", found)
