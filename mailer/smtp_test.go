@@ -604,3 +604,35 @@ func TestSMTPPoolConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPPoolWithAndWithoutPipelining sends the same message to a server
+// that offers PIPELINING and to one that does not: both receive it byte for
+// byte, dot-stuffed lines included.
+func TestSMTPPoolWithAndWithoutPipelining(t *testing.T) {
+	t.Parallel()
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			t.Parallel()
+			sink := testenv.StartSink(t)
+			sink.OfferPipelining(pipelining)
+			got := make(chan testenv.Mail, 2)
+			sink.OnMessage(func(m testenv.Mail) { got <- m })
+			pool := newPool(t, SMTPConfig{Addr: sink.Addr, PoolSize: 1, Timeout: 5 * time.Second})
+			m := testMessage("pipe@partner.example")
+			m.Text = "Hello\n.\n..two dots\n.leading dot\n"
+			raw, err := m.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := pool.Send(context.Background(), Envelope{From: m.From, To: m.To, MessageID: m.MessageID}, raw); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				mail := <-got
+				if mail.From != m.From || len(mail.To) != 1 || mail.To[0] != m.To || !bytes.Equal(mail.Data, raw) {
+					t.Fatalf("server received MAIL FROM %q RCPT TO %q and\n%q\nwant %q, %q and\n%q", mail.From, mail.To, mail.Data, m.From, m.To, raw)
+				}
+			}
+		})
+	}
+}

@@ -11,8 +11,9 @@ import (
 
 // Sink is a lean SMTP server for benchmarks. It speaks the part of SMTP a
 // client sending plain mail needs (EHLO or HELO, MAIL, RCPT, DATA, RSET,
-// NOOP, QUIT) over real TCP and accepts every message, reading each line in
-// place, so that the sink costs a benchmark that shares its CPUs little.
+// NOOP, QUIT, with PIPELINING) over real TCP and accepts every message,
+// reading each line in place, so that the sink costs a benchmark that shares
+// its CPUs little.
 // Tests that need TLS, AUTH, rejections or outages use SMTP.
 type Sink struct {
 	Addr string
@@ -20,6 +21,7 @@ type Sink struct {
 	ln        net.Listener
 	mu        sync.Mutex
 	onMessage func(Mail)
+	plain     bool // do not offer PIPELINING
 	conns     sync.WaitGroup
 }
 
@@ -44,6 +46,14 @@ func (s *Sink) OnMessage(fn func(Mail)) {
 	s.onMessage = fn
 }
 
+// OfferPipelining sets whether EHLO offers PIPELINING (it does at first),
+// for connections opened from now on.
+func (s *Sink) OfferPipelining(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.plain = !on
+}
+
 func (s *Sink) stop() {
 	_ = s.ln.Close()
 	s.conns.Wait()
@@ -64,8 +74,11 @@ func (s *Sink) serve(c net.Conn) {
 	defer c.Close()
 	r, w := bufio.NewReaderSize(c, 64<<10), bufio.NewWriter(c)
 	var m Mail
-	reply := func(line string) error {
+	reply := func(line string) error { // flushed once the client waits (PIPELINING)
 		_, _ = w.WriteString(line + "\r\n")
+		if r.Buffered() > 0 {
+			return nil
+		}
 		return w.Flush()
 	}
 	if reply("220 sink.test ESMTP") != nil {
@@ -79,7 +92,7 @@ func (s *Sink) serve(c net.Conn) {
 		verb, arg, _ := strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO", "HELO":
-			err = reply("250 sink.test")
+			err = reply(s.ehlo())
 		case "MAIL":
 			m = Mail{From: address(arg)}
 			err = reply("250 OK")
@@ -103,6 +116,15 @@ func (s *Sink) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+func (s *Sink) ehlo() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plain {
+		return "250 sink.test"
+	}
+	return "250-sink.test\r\n250 PIPELINING"
 }
 
 // data reads one message up to the line holding a single dot, undoing the
