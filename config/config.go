@@ -41,6 +41,9 @@ type Config struct {
 	LogFormat string
 	// Concurrency is the number of tasks the worker runs at once.
 	Concurrency int
+	// MaxRetry is how many times an email task is retried after a
+	// temporary failure before the failure is recorded for good.
+	MaxRetry int
 	// ShutdownTimeout bounds the drain of HTTP requests and running tasks.
 	ShutdownTimeout time.Duration
 	// SMTP is the mail server; nil writes mail to OutboxDir instead.
@@ -97,6 +100,7 @@ var Vars = []Var{
 	{"LEADWORKER_LOG_LEVEL", "info", "One of trace, debug, info, warn, error.", parseLevel},
 	{"LEADWORKER_LOG_FORMAT", "auto", "json, text, or auto (text on a terminal, JSON otherwise).", parseFormat},
 	{"LEADWORKER_CONCURRENCY", "10", "Tasks processed at once by this replica (1-1000).", parseConcurrency},
+	{"LEADWORKER_MAX_RETRY", "20", "Retries of an email after a temporary failure (0-100), 2 s apart and doubling up to 10 minutes: 20 span about two hours. Then the failure is recorded on the lead.", parseMaxRetry},
 	{"LEADWORKER_SHUTDOWN_TIMEOUT", "10s", "How long a shutdown waits for in-flight requests and tasks (Go duration, e.g. 30s).", parseShutdown},
 	{"LEADWORKER_SMTP_URL", "", "Mail server: smtp://[user:pass@]host:port (STARTTLS when offered; add ?tls=required to insist) or smtps://host:465 (implicit TLS). Empty: write .eml files to LEADWORKER_OUTBOX_DIR.", parseSMTPURL},
 	{"LEADWORKER_SMTP_POOL", "8", "SMTP connections kept open at most (1-256).", parseSMTPPool},
@@ -248,6 +252,15 @@ func parseFormat(c *Config, v string) error {
 		return nil
 	}
 	return errors.New("must be auto, json or text")
+}
+
+func parseMaxRetry(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 100 {
+		return errors.New("must be a whole number from 0 to 100")
+	}
+	c.MaxRetry = n
+	return nil
 }
 
 func parseConcurrency(c *Config, v string) error {

@@ -68,11 +68,20 @@ func digestTaskID(recipient, day string) string { return "digest:" + recipient +
 // Queue enqueues leadworker's tasks. A task that is already queued (the same
 // task id) is not an error: somebody else enqueued the same work.
 type Queue struct {
-	client *asynq.Client
+	client   *asynq.Client
+	maxRetry int
 }
 
-// NewQueue returns a queue on client.
-func NewQueue(client *asynq.Client) *Queue { return &Queue{client: client} }
+// DefaultMaxRetry is how many times a task is retried unless the queue is
+// told otherwise.
+const DefaultMaxRetry = 20
+
+// NewQueue returns a queue on client whose tasks are retried
+// DefaultMaxRetry times.
+func NewQueue(client *asynq.Client) *Queue { return &Queue{client: client, maxRetry: DefaultMaxRetry} }
+
+// WithMaxRetry returns a copy of q whose tasks are retried n times.
+func (q *Queue) WithMaxRetry(n int) *Queue { return &Queue{client: q.client, maxRetry: n} }
 
 // Notify enqueues the announcement of a new lead.
 func (q *Queue) Notify(ctx context.Context, leadID string) error {
@@ -113,7 +122,7 @@ func (q *Queue) enqueue(ctx context.Context, typ string, payload any, opts ...as
 	if err != nil {
 		return fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(typ, raw), append(opts, asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))...)
+	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(typ, raw), append(opts, asynq.MaxRetry(q.maxRetry), asynq.Timeout(2*time.Minute))...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("enqueue %s: %w", typ, err)
 	}

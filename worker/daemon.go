@@ -184,7 +184,7 @@ func (d *Daemon) listen() error {
 	if err := d.openMonitor(); err != nil {
 		return err
 	}
-	api := NewAPI(APIDeps{Store: d.store, Queue: jobs.NewQueue(d.client), Inspector: d.inspector, Log: d.log,
+	api := NewAPI(APIDeps{Store: d.store, Queue: jobs.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry), Inspector: d.inspector, Log: d.log,
 		Clock: d.clock, Metrics: d.metrics, Monitor: d.monitor, Mail: d.mail, APITokens: d.cfg.APITokens, AdminTokens: d.cfg.AdminTokens})
 	if api.auth.open() {
 		d.log.Warn("no LEADWORKER_API_TOKENS or LEADWORKER_ADMIN_TOKENS set: the API accepts every request and listens on loopback only")

@@ -194,3 +194,50 @@ func TestClosingNoticesAndFeed(t *testing.T) {
 		t.Fatalf("feed types %v, want 2 closing notices first, 2 new leads and the informational lead", types)
 	}
 }
+
+// TestGivingUpRecordsEachLeadOfTheBatch lets every attempt of a batch of
+// announcements fail temporarily until the last retry: each lead that was to
+// be emailed records the failure and tells the feed; the lead that joined a
+// digest keeps waiting for it.
+func TestGivingUpRecordsEachLeadOfTheBatch(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_MAX_RETRY", "1", "LEADWORKER_DIGEST_THRESHOLD", "2")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.smtp.TempFail(true)
+	var items []string
+	for _, id := range []string{"L-G-1", "L-G-2", "L-G-3"} {
+		items = append(items, jsonOf(lead(id)))
+	}
+	e.must(200, "POST", "/v1/leads:batch", `{"leads":[`+strings.Join(items, ",")+`]}`)
+	notification := func(id string) map[string]any {
+		n, _ := e.must(200, "GET", "/v1/leads/"+id, nil)["notification"].(map[string]any)
+		return n
+	}
+	var failed, digest []string
+	waitFor(t, func() bool {
+		failed, digest = nil, nil
+		for _, id := range []string{"L-G-1", "L-G-2", "L-G-3"} {
+			n := notification(id)
+			if msg, _ := n["error"].(string); strings.HasPrefix(msg, "gave up after 2 attempts") {
+				failed = append(failed, id)
+			} else if n["via"] == "digest" && n["error"] == nil {
+				digest = append(digest, id)
+			}
+		}
+		return len(failed) == 2 && len(digest) == 1
+	})
+	feed := e.must(200, "GET", "/v1/partners/P-100/notifications", nil)["items"].([]any)
+	var undelivered []string
+	for _, f := range feed {
+		if entry := f.(map[string]any); entry["type"] == "undelivered" {
+			undelivered = append(undelivered, entry["lead_ids"].([]any)[0].(string))
+		}
+	}
+	slices.Sort(undelivered)
+	if fmt.Sprint(undelivered) != fmt.Sprint(failed) {
+		t.Fatalf("feed tells of %v, want the failed leads %v", undelivered, failed)
+	}
+	if len(e.smtp.Mails()) != 0 {
+		t.Fatalf("%d emails accepted while the server refused every one", len(e.smtp.Mails()))
+	}
+}

@@ -15,7 +15,7 @@ import (
 func (d *Daemon) handlers() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(d.track, d.logTasks)
-	queue := jobs.NewQueue(d.client)
+	queue := jobs.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry)
 	notifier := jobs.NewNotifier(d.store, queue, d.mail, d.clock, d.log, notifyConfig(d.cfg))
 	notifier.SetMetrics(d.metrics)
 	notifier.Register(mux)

@@ -33,7 +33,7 @@ func OpenTools(ctx context.Context, cfg *config.Config, log *logrus.Logger, clk 
 		return nil, err
 	}
 	store := jobs.NewStore(rdb, cfg.StorePrefix(), clk)
-	queue := jobs.NewQueue(asynq.NewClientFromRedisClient(rdb))
+	queue := jobs.NewQueue(asynq.NewClientFromRedisClient(rdb)).WithMaxRetry(cfg.MaxRetry)
 	return &Tools{Store: store, Queue: queue, rdb: rdb,
 		Maintenance: jobs.NewMaintenance(store, queue, clk, log, maintenanceConfig(cfg))}, nil
 }
