@@ -70,6 +70,11 @@ func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lea
 	case errors.Is(err, mailer.ErrPermanent):
 		failure = err.Error()
 		log.WithError(err).Error("digest rejected by the mail server; its leads are recorded as undelivered")
+	case lastAttempt(ctx, err):
+		retried, _ := asynq.GetRetryCount(ctx)
+		failure = fmt.Sprintf("gave up after %d attempts: %v", retried+1, err)
+		n.stats.EmailFailed("digest", "gave_up")
+		log.WithError(err).Error("giving up on the digest; its leads are recorded as undelivered")
 	case err != nil:
 		return fmt.Errorf("send digest for %s: %w", p.Day, err)
 	}

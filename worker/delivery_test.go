@@ -241,3 +241,30 @@ func TestGivingUpRecordsEachLeadOfTheBatch(t *testing.T) {
 		t.Fatalf("%d emails accepted while the server refused every one", len(e.smtp.Mails()))
 	}
 }
+
+// TestGivingUpOnADigestRecordsItsLeads lets a digest fail temporarily until
+// its last retry: its leads record the failure, the feed tells of it, and
+// the digest is no longer due.
+func TestGivingUpOnADigestRecordsItsLeads(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_MAX_RETRY", "1", "LEADWORKER_DIGEST_THRESHOLD", "1")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.smtp.TempFail(true)
+	ids := postLeadsAt(e, "L-GD", 3, tokyoDay())
+	gaveUp := func(id string) bool {
+		n, _ := e.must(200, "GET", "/v1/leads/"+id, nil)["notification"].(map[string]any)
+		msg, _ := n["error"].(string)
+		return strings.HasPrefix(msg, "gave up after 2 attempts")
+	}
+	waitFor(t, func() bool { return gaveUp(ids[0]) }) // the individual email
+	e.token = "admin-token-0123456789" // the digests job runs in the daemon, with its retry setting
+	e.must(202, "POST", "/admin/v1/maintenance/digests", nil)
+	waitFor(t, func() bool { return gaveUp(ids[1]) && gaveUp(ids[2]) })
+	if due := e.redis.Client().ZCard(t.Context(), "leadworker:due:digests").Val(); due != 0 {
+		t.Fatalf("%d digests still due after giving up", due)
+	}
+	feed := e.must(200, "GET", "/v1/partners/P-100/notifications", nil)["items"].([]any)
+	if entry := feed[0].(map[string]any); entry["type"] != "undelivered" || fmt.Sprint(entry["lead_ids"]) != fmt.Sprint([]any{ids[1], ids[2]}) {
+		t.Fatalf("newest feed entry %v, want the digest's leads undelivered", entry)
+	}
+}
