@@ -32,6 +32,8 @@ type NotifyConfig struct {
 	DigestAt    time.Duration // time of day the digest goes out, after midnight
 	ExpireAfter time.Duration // how long a lead waits for an answer, as emails tell it
 	AlertAfter  time.Duration // how long a contact request is urgent, as emails tell it
+	// RemindAfter and RemindBefore are when reminders go out, as they tell it.
+	RemindAfter, RemindBefore time.Duration
 }
 
 // expireDays and alertHours are the configured periods as emails state
@@ -40,6 +42,14 @@ func (c NotifyConfig) expireDays() int {
 	return max(1, int((c.ExpireAfter+12*time.Hour)/(24*time.Hour)))
 }
 func (c NotifyConfig) alertHours() int { return max(1, int((c.AlertAfter+30*time.Minute)/time.Hour)) }
+
+// wholeHours is d rounded to whole hours, at least 1 (0 when d is not set).
+func wholeHours(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return max(1, int((d+30*time.Minute)/time.Hour))
+}
 
 // Notifier handles the notification tasks: new-lead emails, digests and
 // closing notices.

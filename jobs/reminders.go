@@ -257,7 +257,7 @@ func (n *Notifier) recipientOf(ctx context.Context, l *Lead) (Recipient, error) 
 
 func (n *Notifier) sendReminder(ctx context.Context, l *Lead, stage string, rcpt Recipient) error {
 	data := templates.ReminderData{RecipientName: rcpt.Name, Stage: stage, ToCustomer: !l.IsQualified(), Lead: n.view(l, rcpt.Locale),
-		ExpiresAt: l.CreatedAt.Add(n.cfg.ExpireAfter)}
+		ExpiresAt: l.CreatedAt.Add(n.cfg.ExpireAfter), WaitedHours: wholeHours(n.cfg.RemindAfter), LeftHours: wholeHours(n.cfg.RemindBefore)}
 	email, err := templates.Render(templates.Reminder, rcpt.Locale, data)
 	if err == nil {
 		err = ctx.Err()

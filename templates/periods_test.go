@@ -164,3 +164,38 @@ func TestRuPlural(t *testing.T) {
 		}
 	}
 }
+
+// TestReminderPeriods checks that reminders state the configured waits:
+// whole days as days, anything else as hours, and the defaults when unset.
+func TestReminderPeriods(t *testing.T) {
+	t.Parallel()
+	lead := LeadView{ID: "L-1", URL: "https://portal.example/referrals/leads/L-1", Company: "Contoso"}
+	tests := []struct {
+		stage  string
+		waited int
+		left   int
+		want   map[string]string
+	}{
+		{"first", 0, 0, map[string]string{"en": "more than 1 day ago", "ja": "1 日以上前", "zh-Hant": "已超過 1 天", "ru": "более 1 дня назад"}},
+		{"first", 36, 0, map[string]string{"en": "more than 36 hours ago", "ja": "36 時間以上前", "zh-Hant": "已超過 36 小時", "ru": "более 36 часов назад"}},
+		{"first", 72, 0, map[string]string{"en": "more than 3 days ago", "ja": "3 日以上前", "zh-Hant": "已超過 3 天", "ru": "более 3 дней назад"}},
+		{"expiry", 0, 0, map[string]string{"en": "in about 2 days", "ja": "約 2 日後", "zh-Hant": "約 2 天後", "ru": "осталось около 2 дней"}},
+		{"expiry", 0, 24, map[string]string{"en": "in about 1 day", "ja": "約 1 日後", "zh-Hant": "約 1 天後", "ru": "осталось около 1 дня"}},
+		{"expiry", 0, 12, map[string]string{"en": "in about 12 hours", "ja": "約 12 時間後", "zh-Hant": "約 12 小時後", "ru": "осталось около 12 часов"}},
+	}
+	for _, tt := range tests {
+		for _, locale := range Locales {
+			t.Run(fmt.Sprintf("%s/%s/%dh/%dh", locale, tt.stage, tt.waited, tt.left), func(t *testing.T) {
+				e, err := Render(Reminder, locale, ReminderData{Stage: tt.stage, Lead: lead, WaitedHours: tt.waited, LeftHours: tt.left})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for part, body := range map[string]string{"text": e.Text, "html": e.HTML} {
+					if !strings.Contains(body, tt.want[locale]) {
+						t.Errorf("%s does not say %q:\n%s", part, tt.want[locale], body)
+					}
+				}
+			})
+		}
+	}
+}

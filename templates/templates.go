@@ -109,6 +109,12 @@ type ReminderData struct {
 	ToCustomer    bool // the closing notice would go to the customer (else to the originator)
 	Lead          LeadView
 	ExpiresAt     time.Time // when the lead expires if nobody answers
+	// WaitedHours is how long the lead has waited when the first reminder
+	// goes out (LEADWORKER_REMIND_AFTER in whole hours); 0 means 24.
+	WaitedHours int
+	// LeftHours is how long before expiry the second reminder goes out
+	// (LEADWORKER_REMIND_BEFORE_EXPIRY in whole hours); 0 means 48.
+	LeftHours int
 }
 
 // Email is a rendered email.
@@ -159,6 +165,14 @@ func load(loc string) (*set, error) {
 		// locale; 0 (an unset field) stands for the default period.
 		"days":  func(n int) string { return p.days(orDefault(n, DefaultExpireDays)) },
 		"hours": func(n int) string { return p.hours(orDefault(n, DefaultAlertHours)) },
+		// period states hours (def when unset) as whole days when they
+		// are, else as hours, read as days and hours are.
+		"period": func(hours, def int) string {
+			if hours = orDefault(hours, def); hours%24 == 0 {
+				return p.days(hours / 24)
+			}
+			return p.hours(hours)
+		},
 	}
 	if s.text, err = texttemplate.New(loc).Funcs(funcs).ParseFS(files, loc+"/*.txt"); err != nil {
 		return nil, err

@@ -257,7 +257,7 @@ func TestGivingUpOnADigestRecordsItsLeads(t *testing.T) {
 		return strings.HasPrefix(msg, "gave up after 2 attempts")
 	}
 	waitFor(t, func() bool { return gaveUp(ids[0]) }) // the individual email
-	e.token = "admin-token-0123456789" // the digests job runs in the daemon, with its retry setting
+	e.token = "admin-token-0123456789"                // the digests job runs in the daemon, with its retry setting
 	e.must(202, "POST", "/admin/v1/maintenance/digests", nil)
 	waitFor(t, func() bool { return gaveUp(ids[1]) && gaveUp(ids[2]) })
 	if due := e.redis.Client().ZCard(t.Context(), "leadworker:due:digests").Val(); due != 0 {

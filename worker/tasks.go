@@ -27,7 +27,8 @@ func (d *Daemon) handlers() *asynq.ServeMux {
 
 func notifyConfig(cfg *config.Config) jobs.NotifyConfig {
 	return jobs.NotifyConfig{From: cfg.MailFrom, LeadURL: cfg.LeadURL, Threshold: cfg.DigestThreshold,
-		DigestAt: cfg.DigestAt, ExpireAfter: cfg.ExpireAfter, AlertAfter: cfg.ContactAlertAfter}
+		DigestAt: cfg.DigestAt, ExpireAfter: cfg.ExpireAfter, AlertAfter: cfg.ContactAlertAfter,
+		RemindAfter: cfg.RemindAfter, RemindBefore: cfg.RemindBeforeExpiry}
 }
 
 func maintenanceConfig(cfg *config.Config) jobs.MaintenanceConfig {
