@@ -83,7 +83,8 @@ func (m *Message) Build() ([]byte, error) {
 	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
 		writeHeader(&head, textproto.CanonicalMIMEHeaderKey(k), templates.HeaderSafe(m.Headers[k]))
 	}
-	return append(head.Bytes(), rest...), nil
+	out := make([]byte, 0, head.Len()+len(rest))
+	return append(append(out, head.Bytes()...), rest...), nil
 }
 
 // Header lines are folded to stay within maxLine characters where they can
