@@ -93,7 +93,7 @@ func adminRequests(t *testing.T) []adminRequest {
 	if len(out) < 5 {
 		t.Fatalf("only %d admin requests from the API's routes: %v", len(out), out)
 	}
-	for _, r := range []adminRequest{
+	return append(out, []adminRequest{
 		{"GET", worker.MonitorPath + "/", ""},
 		{"GET", worker.MonitorPath + "/queues/notify", ""},
 		{"GET", worker.MonitorPath + "/api/queues", ""},
@@ -105,10 +105,7 @@ func adminRequests(t *testing.T) []adminRequest {
 		{"DELETE", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:delete_all", ""},
 		{"POST", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:run_all", ""},
 		{"POST", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:batch_delete", `{"task_ids":["x"]}`},
-	} {
-		out = append(out, r)
-	}
-	return out
+	}...)
 }
 
 // badAdminCredentials are ways of asking that must not open /admin/.
