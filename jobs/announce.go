@@ -32,13 +32,40 @@ func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
 	return n.announceAll(ctx, []string{p.LeadID})
 }
 
-// HandleNotifyBatch announces the new leads of one batch intake.
+// HandleNotifyBatch announces a batch of new leads: those of the payload
+// and any others recorded with the batch. Once every one's announcement has
+// ended (or joined a digest) the batch is no longer pending.
 func (n *Notifier) HandleNotifyBatch(ctx context.Context, t *asynq.Task) error {
 	var p NotifyBatchPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	return n.announceAll(ctx, p.LeadIDs)
+	return n.inBatch(ctx, pendingBatch(notifyBatchTaskID, p.Batch), p.LeadIDs, func(ids []string) error { return n.announceAll(ctx, ids) })
+}
+
+// pendingBatch is the pending member of the batch name, "" for none.
+func pendingBatch(taskID func(string) string, name string) string {
+	if name == "" {
+		return ""
+	}
+	return taskID(name)
+}
+
+// inBatch runs work on ids and the ids stored with the pending batch member
+// and, once work succeeded, forgets the batch. With no member it runs work
+// on ids alone.
+func (n *Notifier) inBatch(ctx context.Context, member string, ids []string, work func([]string) error) error {
+	if member == "" {
+		return work(ids)
+	}
+	stored, read, err := n.store.batchIDs(ctx, member)
+	if err != nil {
+		return err
+	}
+	if err := work(unionIDs(ids, stored)); err != nil {
+		return err
+	}
+	return n.store.batchDone(ctx, member, read)
 }
 
 // announceAll announces leads: each on its own, in its day's digest, or

@@ -38,17 +38,15 @@ func (n *Notifier) HandleClosingBatch(ctx context.Context, t *asynq.Task) error 
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	err := parallel(p.LeadIDs, func(id string) error {
-		err := n.close(ctx, id)
-		if errors.Is(err, asynq.SkipRetry) {
-			return nil // refused for good and recorded: nothing to retry
-		}
-		return err
+	return n.inBatch(ctx, pendingBatch(closingBatchTaskID, p.Batch), p.LeadIDs, func(ids []string) error {
+		return parallel(ids, func(id string) error {
+			err := n.close(ctx, id)
+			if errors.Is(err, asynq.SkipRetry) {
+				return nil // refused for good and recorded: nothing to retry
+			}
+			return err
+		})
 	})
-	if err != nil || p.Batch == "" {
-		return err
-	}
-	return n.store.ClosingBatchDone(ctx, p.Batch)
 }
 
 // close sends one lead's closing notice, once.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -114,27 +113,4 @@ func (s *Store) expirePage(ctx context.Context, ids []string, cutoff time.Time) 
 		}
 	}
 	return res, nil
-}
-
-// ClosingBatchIDs returns the ids of a pending batch of closing notices.
-func (s *Store) ClosingBatchIDs(ctx context.Context, name string) ([]string, error) {
-	v, err := s.rdb.Get(ctx, s.keys.closingBatch(name)).Result()
-	if err != nil && err != redis.Nil {
-		return nil, fmt.Errorf("read closing batch %s: %w", name, err)
-	}
-	return strings.Fields(v), nil
-}
-
-// ClosingBatchDone forgets a batch of closing notices once every notice in
-// it was handled.
-func (s *Store) ClosingBatchDone(ctx context.Context, name string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.keys.pending(), closingBatchTaskID(name))
-		p.Del(ctx, s.keys.closingBatch(name))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("forget closing batch %s: %w", name, err)
-	}
-	return nil
 }

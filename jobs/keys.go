@@ -24,6 +24,7 @@ import (
 //	<prefix>partner:<pid>:feed      list: the Action Center feed, newest first, capped
 //	<prefix>lock:<task id>          string: held while a message is being sent
 //	<prefix>closing-batch:<name>    string: the ids of a batch of expired leads whose notices are pending
+//	<prefix>notify-batch:<name>     string: the ids of a batch of new leads whose announcements are pending
 type keys struct{ prefix string }
 
 func (k keys) lead(id string) string          { return k.prefix + "lead:" + id }
@@ -41,6 +42,9 @@ func (k keys) feed(pid string) string         { return k.prefix + "partner:" + p
 func (k keys) lock(name string) string        { return k.prefix + "lock:" + name }
 func (k keys) closingBatch(name string) string {
 	return k.prefix + closingBatchTaskID(name)
+}
+func (k keys) notifyBatch(name string) string {
+	return k.prefix + notifyBatchTaskID(name)
 }
 func (k keys) transition(id string) []string {
 	return []string{k.lead(id), k.dueExpire(), k.dueOffers(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2)}

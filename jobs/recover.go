@@ -68,7 +68,9 @@ func (m *Maintenance) pendingTask(member string) (string, func(context.Context) 
 	case "closing":
 		return rest, func(ctx context.Context) error { return m.queue.Closing(ctx, rest) }
 	case "closing-batch":
-		return "", func(ctx context.Context) error { return m.requeueClosingBatch(ctx, rest) }
+		return "", func(ctx context.Context) error { return m.requeueBatch(ctx, member, m.queue.ClosingBatch) }
+	case "notify-batch":
+		return "", func(ctx context.Context) error { return m.requeueBatch(ctx, member, m.queue.NotifyBatch) }
 	case "reminder":
 		i := strings.LastIndexByte(rest, ':')
 		if i < 0 {
@@ -80,15 +82,16 @@ func (m *Maintenance) pendingTask(member string) (string, func(context.Context) 
 	return "", nil
 }
 
-// requeueClosingBatch enqueues a pending batch of closing notices again, or
-// forgets it when its ids are gone.
-func (m *Maintenance) requeueClosingBatch(ctx context.Context, name string) error {
-	ids, err := m.store.ClosingBatchIDs(ctx, name)
+// requeueBatch enqueues a pending batch again, or forgets it when its ids
+// are gone.
+func (m *Maintenance) requeueBatch(ctx context.Context, member string, enqueue func(context.Context, string, []string) error) error {
+	ids, read, err := m.store.batchIDs(ctx, member)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return m.store.ClosingBatchDone(ctx, name)
+		return m.store.batchDone(ctx, member, read)
 	}
-	return m.queue.ClosingBatch(ctx, name, ids)
+	_, name, _ := strings.Cut(member, ":")
+	return enqueue(ctx, name, ids)
 }

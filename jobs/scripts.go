@@ -16,19 +16,22 @@ const (
 // intakeScript stores a new lead and its index entries, or reports that the
 // id exists with the same (resSame) or another (resState) body. A new lead
 // also enters the pending set until its announcement is done, so a sweep
-// can enqueue it again if the enqueue after intake was lost.
+// can enqueue it again if the enqueue after intake was lost: as
+// "notify:<id>", or, taken in with others, as its announcement batch
+// "notify-batch:<name>", whose ids are kept under the batch key.
 //
-// KEYS: lead, listing-all, listing-partner, due-expire, due-offers, due-alerts, pending, due-remind1
+// KEYS: lead, listing-all, listing-partner, due-expire, due-offers, due-alerts, pending, due-remind1[, batch ids]
 // ARGV: body digest, listing member, id, created ms, due ("expire"|"offers"),
-// alert ("1"|""), now ms, then the hash's field/value pairs.
+// alert ("1"|""), now ms, pending member, then the hash's field/value pairs.
 var intakeScript = redis.NewScript(`
 local digest = redis.call('HGET', KEYS[1], 'bh')
 if digest then
   if digest == ARGV[1] then return {1, redis.call('HGETALL', KEYS[1])} end
   return {2}
 end
-redis.call('HSET', KEYS[1], 'bh', ARGV[1], unpack(ARGV, 8))
-redis.call('ZADD', KEYS[7], ARGV[7], 'notify:' .. ARGV[3])
+redis.call('HSET', KEYS[1], 'bh', ARGV[1], unpack(ARGV, 9))
+redis.call('ZADD', KEYS[7], 'NX', ARGV[7], ARGV[8])
+if KEYS[9] then redis.call('APPEND', KEYS[9], ' ' .. ARGV[3]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 if ARGV[5] == 'expire' then

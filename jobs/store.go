@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/leadworker/leadworker/internal/clock"
@@ -43,8 +44,12 @@ func (s *Store) Load(ctx context.Context) error {
 // IntakeResult is the outcome of taking in one lead.
 type IntakeResult struct {
 	Lead    *Lead
-	Created bool  // false: the same lead was already stored
-	Err     error // an *Error with EInvalid or EConflict, or a Redis error
+	Created bool // false: the same lead was already stored
+	// Batch names the announcement batch of a lead created with others
+	// ("" for a lead taken in alone): enqueue its announcement with
+	// Queue.NotifyBatch together with the other created leads of the batch.
+	Batch string
+	Err   error // an *Error with EInvalid or EConflict, or a Redis error
 }
 
 // Create validates and stores one lead. Taking the same lead in again
@@ -64,12 +69,13 @@ func (s *Store) CreateBatch(ctx context.Context, ins []Intake) []IntakeResult {
 			results[i].Lead = newLead(ins[i], now)
 		}
 	}
+	batches := announceBatches(results)
 	// A failed round trip reaches each lead through its own command's error.
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
 		out := make([]*redis.Cmd, len(ins))
 		for i := range ins {
 			if results[i].Err == nil {
-				out[i] = s.intake(ctx, p, &ins[i], results[i].Lead)
+				out[i] = s.intake(ctx, p, &ins[i], results[i].Lead, batches[i])
 			}
 		}
 		return out
@@ -80,6 +86,7 @@ func (s *Store) CreateBatch(ctx context.Context, ins []Intake) []IntakeResult {
 			results[i] = IntakeResult{Err: fmt.Errorf("store lead %s: %w", ins[i].ID, err)}
 		case cmds != nil && cmds[i] != nil:
 			results[i] = intakeResult(results[i].Lead, cmds[i])
+			results[i].Batch = batches[i]
 		}
 	}
 	return results
@@ -89,15 +96,47 @@ func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
-// intake queues the intake script for one validated lead on p.
-func (s *Store) intake(ctx context.Context, p redis.Pipeliner, in *Intake, l *Lead) *redis.Cmd {
+// announceBatches names the announcement batch of each valid lead: the
+// valid leads in input order, AnnounceBatch to a batch, each named by a
+// digest of its ids. A lead alone in its intake has no batch.
+func announceBatches(results []IntakeResult) []string {
+	var valid []int
+	for i, r := range results {
+		if r.Err == nil {
+			valid = append(valid, i)
+		}
+	}
+	names := make([]string, len(results))
+	if len(valid) < 2 {
+		return names
+	}
+	for chunk := range slices.Chunk(valid, AnnounceBatch) {
+		ids := make([]string, len(chunk))
+		for j, i := range chunk {
+			ids[j] = results[i].Lead.ID
+		}
+		name := shortHash(ids...)
+		for _, i := range chunk {
+			names[i] = name
+		}
+	}
+	return names
+}
+
+// intake queues the intake script for one validated lead on p; batch names
+// its announcement batch, if any.
+func (s *Store) intake(ctx context.Context, p redis.Pipeliner, in *Intake, l *Lead, batch string) *redis.Cmd {
 	k := s.keys
 	ks := []string{k.lead(l.ID), k.all(), k.partnerLeads(l.PartnerID), k.dueExpire(), k.dueOffers(), k.dueAlerts(), k.pending(), k.dueRemind(1)}
+	pending := notifyTaskID(l.ID)
+	if batch != "" {
+		ks, pending = append(ks, k.notifyBatch(batch)), notifyBatchTaskID(batch)
+	}
 	due := "expire"
 	if l.Informational {
 		due = "offers"
 	}
-	args := append([]any{digest(in), listMember(l.CreatedAt, l.ID), l.ID, ms(l.CreatedAt), due, flag(l.ContactRequested), ms(l.UpdatedAt)}, l.fields()...)
+	args := append([]any{digest(in), listMember(l.CreatedAt, l.ID), l.ID, ms(l.CreatedAt), due, flag(l.ContactRequested), ms(l.UpdatedAt), pending}, l.fields()...)
 	return intakeScript.EvalSha(ctx, p, ks, args...)
 }
 

@@ -36,8 +36,10 @@ type NotifyPayload struct {
 	LeadID string `json:"lead_id"`
 }
 
-// NotifyBatchPayload names the leads to announce.
+// NotifyBatchPayload names the leads to announce and their batch, whose
+// pending record the handler clears once every lead's announcement ended.
 type NotifyBatchPayload struct {
+	Batch   string   `json:"batch"`
 	LeadIDs []string `json:"lead_ids"`
 }
 
@@ -63,6 +65,7 @@ type ClosingBatchPayload struct {
 func notifyTaskID(leadID string) string         { return "notify:" + leadID }
 func closingTaskID(leadID string) string        { return "closing:" + leadID }
 func closingBatchTaskID(name string) string     { return "closing-batch:" + name }
+func notifyBatchTaskID(name string) string      { return "notify-batch:" + name }
 func digestTaskID(recipient, day string) string { return "digest:" + recipient + ":" + day }
 
 // Queue enqueues leadworker's tasks. A task that is already queued (the same
@@ -88,15 +91,20 @@ func (q *Queue) Notify(ctx context.Context, leadID string) error {
 	return q.enqueue(ctx, TypeNotify, NotifyPayload{LeadID: leadID}, asynq.TaskID(notifyTaskID(leadID)), asynq.Queue(QueueNotify))
 }
 
-// NotifyBatch enqueues the announcement of new leads as one task (one lead:
-// as Notify). The task id is a digest of the ids, so enqueueing the same
-// leads again is a no-op while the task is queued.
-func (q *Queue) NotifyBatch(ctx context.Context, ids []string) error {
-	if len(ids) == 1 {
-		return q.Notify(ctx, ids[0])
+// NotifyBatch enqueues the announcement of a batch of new leads (see
+// IntakeResult.Batch) as one task; a lead taken in on its own (no batch) is
+// enqueued as Notify. The task id is the batch's name, so enqueueing the
+// batch again is a no-op while the task is queued.
+func (q *Queue) NotifyBatch(ctx context.Context, batch string, ids []string) error {
+	if batch == "" {
+		var errs []error
+		for _, id := range ids {
+			errs = append(errs, q.Notify(ctx, id))
+		}
+		return errors.Join(errs...)
 	}
-	id := "notify-batch:" + shortHash(ids...)
-	return q.enqueue(ctx, TypeNotifyBatch, NotifyBatchPayload{LeadIDs: ids}, asynq.TaskID(id), asynq.Queue(QueueNotify))
+	return q.enqueue(ctx, TypeNotifyBatch, NotifyBatchPayload{Batch: batch, LeadIDs: ids},
+		asynq.TaskID(notifyBatchTaskID(batch)), asynq.Queue(QueueNotify))
 }
 
 // Closing enqueues a lead's closing notice.

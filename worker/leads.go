@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/leadworker/leadworker/jobs"
@@ -194,24 +193,29 @@ func (a *API) favorite(on bool) http.HandlerFunc {
 }
 
 // announce enqueues the announcement of the newly created leads, one task
-// per jobs.AnnounceBatch of them, all at once. A failed enqueue is logged,
-// not returned: the leads are stored and pending, and the next sweep
-// enqueues them again.
+// per announcement batch the store named (jobs.AnnounceBatch leads at most),
+// all at once. A failed enqueue is logged, not returned: the leads are
+// stored and pending, and the next sweep enqueues them again.
 func (a *API) announce(ctx context.Context, results []jobs.IntakeResult) {
-	var created []*jobs.Lead
+	var order []string
+	batches := map[string][]*jobs.Lead{}
 	for _, res := range results {
 		if res.Err == nil && res.Created {
-			created = append(created, res.Lead)
+			if batches[res.Batch] == nil {
+				order = append(order, res.Batch)
+			}
+			batches[res.Batch] = append(batches[res.Batch], res.Lead)
 		}
 	}
 	var wg sync.WaitGroup
-	for group := range slices.Chunk(created, jobs.AnnounceBatch) {
+	for _, name := range order {
+		group := batches[name]
 		wg.Go(func() {
 			ids := make([]string, len(group))
 			for i, l := range group {
 				ids[i] = l.ID
 			}
-			if err := a.Queue.NotifyBatch(ctx, ids); err != nil {
+			if err := a.Queue.NotifyBatch(ctx, name, ids); err != nil {
 				for _, l := range group {
 					a.leadLog(l).WithError(err).Warn("could not enqueue the announcement; the next sweep will")
 				}

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -379,4 +380,40 @@ func TestLostClosingNoticesAreSentByTheDigestsJob(t *testing.T) {
 			t.Errorf("customer %d told %d times, want once", i, got)
 		}
 	}
+}
+
+// TestLostAnnouncementBatchIsSentByTheDigestsJob stores a batch of leads
+// whose announcement task is never enqueued (a crash right after intake):
+// the pending batch brings them back at the next digests run, each
+// announced once, and nothing is left pending.
+func TestLostAnnouncementBatchIsSentByTheDigestsJob(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_SCHEDULE", "off")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	tools := e.tools()
+	var ins []jobs.Intake
+	for i := range 5 {
+		var in jobs.Intake
+		if err := json.Unmarshal(mustMarshal(lead(fmt.Sprintf("L-LOSTB-%d", i))), &in); err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, in)
+	}
+	for _, r := range tools.Store.CreateBatch(t.Context(), ins) {
+		if r.Err != nil || !r.Created || r.Batch == "" {
+			t.Fatalf("intake: %+v", r)
+		}
+	}
+	e.run(tools.Maintenance, "digests", time.Now().Add(2*time.Minute), false)
+	mails := e.settle(5)
+	seen := map[string]bool{}
+	for _, m := range mails {
+		seen[m.MessageID] = true
+	}
+	for i := range 5 {
+		if id := fmt.Sprintf("<lead-L-LOSTB-%d.new@portal.example>", i); !seen[id] {
+			t.Errorf("%s not sent; got %v", id, seen)
+		}
+	}
+	e.settled()
 }
