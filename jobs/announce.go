@@ -221,9 +221,10 @@ func (n *Notifier) sendAll(ctx context.Context, claims []*Claim, token string) e
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if err := n.store.DoneAll(rctx, ended, token); err != nil {
-		return errors.Join(append(errs, err)...)
+		errs = append(errs, err)
+	} else {
+		n.logSent(out)
 	}
-	n.logSent(out)
 	return errors.Join(append(errs, n.store.Unlock(rctx, retry, token))...)
 }
 
