@@ -199,19 +199,48 @@ type sent struct {
 	err    error  // a failure worth retrying: nothing is recorded
 }
 
-// sendAll emails the claimed leads in parallel, then records every ended
-// announcement in one round trip and releases the locks of those to retry.
+// sendAll emails the claimed leads in parallel and records each email as
+// soon as it is accepted: a crash can leave unrecorded (and so sent again
+// later) only the emails of the moment, not those of the whole batch.
+// Whatever finished while a record was being written goes into the next one,
+// so under load a round trip records many leads.
 func (n *Notifier) sendAll(ctx context.Context, claims []*Claim, token string) error {
-	out := make([]sent, len(claims))
-	idx := make([]int, len(claims))
-	for i := range idx {
-		idx[i] = i
+	done := make(chan sent, len(claims))
+	go func() {
+		_ = parallel(claims, func(c *Claim) error { done <- n.deliver(ctx, c); return nil })
+		close(done)
+	}()
+	var errs []error
+	for s := range done {
+		batch := drain(done, []sent{s})
+		errs = append(errs, n.record(ctx, batch, token)...)
 	}
-	_ = parallel(idx, func(i int) error { out[i] = n.deliver(ctx, claims[i]); return nil })
+	return errors.Join(errs...)
+}
+
+// drain appends to batch whatever done holds right now.
+func drain(done <-chan sent, batch []sent) []sent {
+	for {
+		select {
+		case s, ok := <-done:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, s)
+		default:
+			return batch
+		}
+	}
+}
+
+// record writes down the ended announcements of batch in one round trip and
+// releases the locks of the leads to retry; it returns their errors. It
+// records even when ctx is done: the emails went out.
+func (n *Notifier) record(ctx context.Context, batch []sent, token string) []error {
 	var ended []Announcement
 	var retry []string
 	var errs []error
-	for _, s := range out {
+	for _, s := range batch {
 		if s.err != nil {
 			retry, errs = append(retry, s.Lead.ID), append(errs, s.err)
 			continue
@@ -223,9 +252,9 @@ func (n *Notifier) sendAll(ctx context.Context, claims []*Claim, token string) e
 	if err := n.store.DoneAll(rctx, ended, token); err != nil {
 		errs = append(errs, err)
 	} else {
-		n.logSent(out)
+		n.logSent(batch)
 	}
-	return errors.Join(append(errs, n.store.Unlock(rctx, retry, token))...)
+	return append(errs, n.store.Unlock(rctx, retry, token))
 }
 
 // deliver emails one lead, falling back once from a rejected location
