@@ -29,22 +29,62 @@ func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 	defer unlock()
 	leads, err := n.store.DigestLeads(ctx, p.Recipient, p.Day)
 	if err != nil || len(leads) == 0 {
-		return errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, nil, n.clock.Now(), "", nil))
+		return errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, nil, n.clock.Now(), "", nil))
 	}
 	return n.sendDigest(ctx, p, leads)
 }
 
+// sendDigest emails the digest and records how it went. A location
+// contact that refuses it for good gets it no more: its leads fall back,
+// once, to the partner's default contact, who gets the digest instead.
 func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lead) error {
 	sortForDigest(leads)
+	ids := make([]string, len(leads))
+	for i, l := range leads {
+		ids[i] = l.ID
+	}
 	rcpt := n.digestRecipient(ctx, p.Recipient, leads[0])
+	err := n.mailDigest(ctx, p, leads, ids, rcpt, "")
+	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
+		n.log.WithError(err).WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids}).
+			Warn("location contact rejected the digest; sending it to the default contact")
+		def, ferr := n.digestFallback(ctx, leads)
+		if ferr != nil {
+			return ferr
+		}
+		if def.Email != "" {
+			rcpt, err = def, n.mailDigest(ctx, p, leads, ids, def, ".default")
+		}
+	}
+	return n.digestDone(ctx, p, leads, ids, rcpt.Email, err)
+}
+
+// digestFallback marks the digest's leads as falling back to the default
+// contact and returns that contact (no email when there is none).
+func (n *Notifier) digestFallback(ctx context.Context, leads []*Lead) (Recipient, error) {
+	for _, l := range leads {
+		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
+			return Recipient{}, err
+		}
+	}
+	partner, err := n.store.GetPartner(ctx, leads[0].PartnerID)
+	if err != nil {
+		return Recipient{}, err
+	}
+	def, _ := ResolveRecipient(partner, leads[0], true)
+	return def, nil
+}
+
+// mailDigest renders the digest for rcpt and sends it; suffix tells apart
+// the Message-ID of a fallback copy.
+func (n *Notifier) mailDigest(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, rcpt Recipient, suffix string) error {
 	total, err := n.store.DayCount(ctx, p.Recipient, p.Day)
 	if err != nil {
 		return err
 	}
 	data := templates.DigestData{RecipientName: rcpt.Name, Day: p.Day, Total: total, ExpireDays: n.cfg.expireDays()}
-	ids := make([]string, len(leads))
-	for i, l := range leads {
-		data.Leads, ids[i] = append(data.Leads, n.view(l, rcpt.Locale)), l.ID
+	for _, l := range leads {
+		data.Leads = append(data.Leads, n.view(l, rcpt.Locale))
 	}
 	email, err := templates.Render(templates.Digest, rcpt.Locale, data)
 	if err != nil {
@@ -53,17 +93,17 @@ func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lea
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	msgID := "digest-" + p.Day + "-" + shortHash(append([]string{p.Recipient}, ids...)...)
-	err = n.mail.Send(ctx, n.message(p.Recipient, msgID, email, ids...))
+	msgID := "digest-" + p.Day + "-" + shortHash(append([]string{p.Recipient}, ids...)...) + suffix
+	err = n.mail.Send(ctx, n.message(rcpt.Email, msgID, email, ids...))
 	n.count("digest", err)
 	if err == nil {
 		n.stats.DigestSent(len(leads))
 	}
-	return n.digestDone(ctx, p, leads, ids, err)
+	return err
 }
 
 // digestDone records the digest's outcome on its leads and in the feeds.
-func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, err error) error {
+func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, sentTo string, err error) error {
 	log := n.log.WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids})
 	failure := ""
 	switch {
@@ -85,11 +125,11 @@ func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lea
 	entries := map[string]FeedEntry{}
 	for _, l := range leads {
 		e := entries[l.PartnerID]
-		e.Type, e.Recipient, e.Message, e.At = typ, p.Recipient, failure, n.clock.Now().UTC()
+		e.Type, e.Recipient, e.Message, e.At = typ, sentTo, failure, n.clock.Now().UTC()
 		e.LeadIDs = append(e.LeadIDs, l.ID)
 		entries[l.PartnerID] = e
 	}
-	if err := n.store.DigestSent(ctx, p.Recipient, p.Day, leads, n.clock.Now(), failure, entries); err != nil {
+	if err := n.store.DigestSent(ctx, p.Recipient, p.Day, sentTo, leads, n.clock.Now(), failure, entries); err != nil {
 		return err
 	}
 	if failure != "" {

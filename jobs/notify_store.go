@@ -321,13 +321,14 @@ func (s *Store) DayCount(ctx context.Context, rcpt, day string) (int, error) {
 	return n, nil
 }
 
-// DigestSent marks leads as announced by the digest sent at (or, with a
-// non-empty failure, as undeliverable), and appends the entries to the
+// DigestSent marks leads as announced by rcpt's digest of day, sent at to
+// sentTo (rcpt, or the default contact it fell back to), or, with a
+// non-empty failure, as undeliverable, and appends the entries to the
 // partners' feeds.
-func (s *Store) DigestSent(ctx context.Context, rcpt, day string, leads []*Lead, at time.Time, failure string, entries map[string]FeedEntry) error {
+func (s *Store) DigestSent(ctx context.Context, rcpt, day, sentTo string, leads []*Lead, at time.Time, failure string, entries map[string]FeedEntry) error {
 	k := s.keys
 	ks := []string{k.digest(rcpt, day), k.dueDigests(), k.pending()}
-	args := []any{rcpt + "|" + day, at.UTC().Format(time.RFC3339Nano), rcpt, failure}
+	args := []any{rcpt + "|" + day, at.UTC().Format(time.RFC3339Nano), sentTo, failure}
 	for _, l := range leads {
 		ks, args = append(ks, k.lead(l.ID)), append(args, l.ID)
 	}

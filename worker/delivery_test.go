@@ -278,3 +278,39 @@ func TestGivingUpOnADigestRecordsItsLeads(t *testing.T) {
 		t.Fatalf("newest feed entry %v, want the digest's leads undelivered", entry)
 	}
 }
+
+// TestRejectedLocationContactDigestFallsBackToDefault sends a location
+// contact more leads than its daily threshold while the mail server refuses
+// that contact for good: the individual emails and the digest both go to the
+// partner's default contact instead, each lead once.
+func TestRejectedLocationContactDigestFallsBackToDefault(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "LEADWORKER_DIGEST_THRESHOLD", "2")
+	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
+	e.smtp.Reject("osaka-sales@fabrikam-jp.example")
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("L-FBD-%d", i)
+		e.must(201, "POST", "/v1/leads", lead(id, createdAt(tokyoDay().Add(time.Duration(i)*time.Minute)), func(l map[string]any) { l["location"] = "osaka" }))
+		e.settled() // claimed in order: the first two on their own, the others in the digest
+		ids = append(ids, id)
+	}
+	e.token = "admin-token-0123456789"
+	e.must(202, "POST", "/admin/v1/maintenance/digests", nil)
+	mails := e.settle(3)
+	count := map[string]int{}
+	for _, m := range mails {
+		if m.To != "leads@fabrikam-jp.example" {
+			t.Errorf("%s went to %v, want the default contact", m.MessageID, m.To)
+		}
+		for _, id := range strings.Fields(m.Header.Get("X-Leadworker-Leads")) {
+			count[id]++
+		}
+	}
+	for _, id := range ids {
+		n, _ := e.must(200, "GET", "/v1/leads/"+id, nil)["notification"].(map[string]any)
+		if count[id] != 1 || n["recipient"] != "leads@fabrikam-jp.example" || n["sent_at"] == nil {
+			t.Errorf("%s: in %d emails, notification %v; want once, sent to the default contact", id, count[id], n)
+		}
+	}
+}
