@@ -11,7 +11,7 @@ FUZZTIME ?= 60s
 GO ?= go
 BIN := bin/leadworker
 
-.PHONY: help run test bench bench-raw fuzz build lint docker clean previews
+.PHONY: help run test bench bench-raw fuzz chaos build lint docker clean previews
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value]'
@@ -34,6 +34,9 @@ bench-raw: ## Run benchmarks as they are (narrow with BENCH=regexp, BENCHTIME=10
 
 fuzz: ## Fuzz lead intake decoding for FUZZTIME (default 60s)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIntake$$' -fuzztime $(FUZZTIME) ./jobs
+
+chaos: ## Inject faults into real processes (Redis, 2 replicas, SMTP sink); see docs/RELIABILITY.md
+	$(GO) test -tags chaos -count=1 -v -timeout 30m ./internal/chaos
 
 build: ## Build bin/leadworker stamped with VERSION
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/leadworker
