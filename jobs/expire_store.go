@@ -28,10 +28,10 @@ const expireBatch = 100
 // Returns: a code and a notice party per lead, flattened.
 var expireScript = redis.NewScript(`
 local now, cutoff = ARGV[1], tonumber(ARGV[2])
-local out, gone, expired, alerts, r1, r2 = {}, {}, {}, {}, {}, {}
+local out, gone, expired = {}, {}, {}
 for i = 7, #KEYS do
   local id = ARGV[i - 3]
-  local f = redis.call('HMGET', KEYS[i], 'st', 'rev', 'at', 'inf', 'kind', 'email', 'name', 'orig', 'al', 'rs')
+  local f = redis.call('HMGET', KEYS[i], 'st', 'rev', 'at', 'inf', 'kind', 'email', 'name')
   local code, party = 0, ''
   if not f[1] then
     code = 1
@@ -45,9 +45,12 @@ for i = 7, #KEYS do
     local to, name
     if f[5] == 'customer_inquiry' then
       to, name = f[6], f[7]
-    elseif f[8] then
-      local o = cjson.decode(f[8])
-      to, name = o.email, o.name
+    else
+      local orig = redis.call('HGET', KEYS[i], 'orig')
+      if orig then
+        local o = cjson.decode(orig)
+        to, name = o.email, o.name
+      end
     end
     if type(to) == 'string' and to ~= '' then
       party = f[5] == 'customer_inquiry' and 'customer' or 'originator'
@@ -58,16 +61,15 @@ for i = 7, #KEYS do
     redis.call('HSET', KEYS[i], unpack(set))
     gone[#gone + 1] = id
     expired[#expired + 1] = id
-    if f[10] == '2' then r2[#r2 + 1] = id else r1[#r1 + 1] = id end
-    if f[9] == 'contact_me' then alerts[#alerts + 1] = id end
   end
   out[#out + 1] = code; out[#out + 1] = party
 end
 if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
-if #alerts > 0 then redis.call('ZREM', KEYS[2], unpack(alerts)) end
-if #r1 > 0 then redis.call('ZREM', KEYS[4], unpack(r1)) end
-if #r2 > 0 then redis.call('ZREM', KEYS[5], unpack(r2)) end
 if #expired > 0 then
+  -- An expired lead leaves whichever of these indexes it is in.
+  redis.call('ZREM', KEYS[2], unpack(expired))
+  redis.call('ZREM', KEYS[4], unpack(expired))
+  redis.call('ZREM', KEYS[5], unpack(expired))
   redis.call('APPEND', KEYS[6], ' ' .. table.concat(expired, ' '))
   redis.call('ZADD', KEYS[3], now, 'closing-batch:' .. ARGV[3])
 end
