@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hibiken/asynq"
 )
@@ -34,19 +35,29 @@ func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lea
 		var p struct {
 			LeadID  string   `json:"lead_id"`
 			LeadIDs []string `json:"lead_ids"`
+			Batch   string   `json:"batch"`
 		}
 		if decodePayload(t, &p) != nil {
 			return err
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		msg := fmt.Sprintf("gave up after %d attempts: %v", retried+1, err)
-		errs := []error{err}
-		for _, id := range append(p.LeadIDs, p.LeadID) {
-			if id != "" {
+		member := ""
+		if t.Type() == TypeNotifyBatch {
+			member = pendingBatch(notifyBatchTaskID, p.Batch)
+		}
+		ids := slices.DeleteFunc(append(p.LeadIDs, p.LeadID), func(id string) bool { return id == "" })
+		// Every lead of the batch is recorded, then the batch is no longer
+		// pending: asynq keeps the archived task's id, so it could not be
+		// enqueued again anyway.
+		gerr := n.inBatch(context.WithoutCancel(ctx), member, ids, func(ids []string) error {
+			var errs []error
+			for _, id := range ids {
 				errs = append(errs, n.gaveUp(context.WithoutCancel(ctx), id, t, msg, record))
 			}
-		}
-		return errors.Join(errs...)
+			return errors.Join(errs...)
+		})
+		return errors.Join(err, gerr)
 	}
 }
 

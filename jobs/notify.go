@@ -41,7 +41,7 @@ type NotifyConfig struct {
 func (c NotifyConfig) expireDays() int {
 	return max(1, int((c.ExpireAfter+12*time.Hour)/(24*time.Hour)))
 }
-func (c NotifyConfig) alertHours() int { return max(1, int((c.AlertAfter+30*time.Minute)/time.Hour)) }
+func (c NotifyConfig) alertHours() int { return max(1, wholeHours(c.AlertAfter)) }
 
 // wholeHours is d rounded to whole hours, at least 1 (0 when d is not set).
 func wholeHours(d time.Duration) int {

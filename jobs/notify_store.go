@@ -228,24 +228,15 @@ type Announcement struct {
 	Entry        *FeedEntry // the partner's feed entry, or nil
 }
 
-// Done records how a lead's announcement ended, adds entry to its
-// partner's feed and clears its pending work, all once: it reports false
-// when the lead had already been recorded as sent.
-func (s *Store) Done(ctx context.Context, l *Lead, n Notification, pending string, entry *FeedEntry) (bool, error) {
-	res, err := s.done(ctx, s.rdb, Announcement{Lead: l, Notification: n, Entry: entry}, pending, "").Int()
-	if err != nil {
-		return false, fmt.Errorf("record announcement of %s: %w", l.ID, err)
-	}
-	return res == 1, nil
-}
-
-// DoneAll records many announcements as Done does, in one round trip, and
+// DoneAll records how leads' announcements ended, in one round trip: for
+// each, once, its notification record, its partner's feed entry and the end
+// of its pending work. A lead already recorded as sent keeps its record. It
 // releases the send locks taken with token.
 func (s *Store) DoneAll(ctx context.Context, outs []Announcement, token string) error {
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
 		out := make([]*redis.Cmd, len(outs))
 		for i, o := range outs {
-			out[i] = s.done(ctx, p, o, notifyTaskID(o.Lead.ID), token)
+			out[i] = s.done(ctx, p, o, token)
 		}
 		return out
 	})
@@ -260,14 +251,14 @@ func (s *Store) DoneAll(ctx context.Context, outs []Announcement, token string) 
 	return nil
 }
 
-func (s *Store) done(ctx context.Context, c redis.Scripter, o Announcement, pending, token string) *redis.Cmd {
+func (s *Store) done(ctx context.Context, c redis.Scripter, o Announcement, token string) *redis.Cmd {
 	k := s.keys
 	feed := ""
 	if o.Entry != nil {
 		feed = mustJSON(o.Entry)
 	}
 	return doneScript.EvalSha(ctx, c, []string{k.lead(o.Lead.ID), k.pending(), k.feed(o.Lead.PartnerID), k.lock(notifyTaskID(o.Lead.ID))},
-		mustJSON(o.Notification), pending, feed, FeedLimit, token)
+		mustJSON(o.Notification), notifyTaskID(o.Lead.ID), feed, FeedLimit, token)
 }
 
 // Unlock releases the send locks of leads taken with token, in one round

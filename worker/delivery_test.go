@@ -240,6 +240,10 @@ func TestGivingUpRecordsEachLeadOfTheBatch(t *testing.T) {
 	if len(e.smtp.Mails()) != 0 {
 		t.Fatalf("%d emails accepted while the server refused every one", len(e.smtp.Mails()))
 	}
+	// The batch given up on is no longer pending work for the digests job.
+	if left := e.redis.Client().ZRange(t.Context(), "leadworker:pending", 0, -1).Val(); len(left) != 0 {
+		t.Fatalf("still pending after giving up: %v", left)
+	}
 }
 
 // TestGivingUpOnADigestRecordsItsLeads lets a digest fail temporarily until
