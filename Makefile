@@ -33,7 +33,7 @@ bench-raw: ## Run benchmarks as they are (narrow with BENCH=regexp, BENCHTIME=10
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(if $(BENCHTIME),-benchtime '$(BENCHTIME)') ./...
 
 fuzz: ## Fuzz lead intake decoding for FUZZTIME (default 60s)
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIntake$$' -fuzztime $(FUZZTIME) ./jobs
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIntake$$' -fuzztime $(FUZZTIME) ./internal/store
 
 chaos: ## Inject faults into real processes (Redis, 2 replicas, SMTP sink); see docs/RELIABILITY.md
 	$(GO) test -tags chaos -count=1 -v -timeout 30m ./internal/chaos

@@ -2,22 +2,18 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/sirupsen/logrus"
 )
-
-// AnnounceBatch is the most new leads one announcement task carries: a
-// batch intake enqueues one task per AnnounceBatch leads, so a lead costs a
-// share of a task and of a few pipelined round trips, not its own.
-const AnnounceBatch = 50
 
 // recordTimeout bounds recording what was sent once the task's context is
 // gone: a message that went out must be recorded even during a shutdown.
@@ -25,7 +21,7 @@ const recordTimeout = 10 * time.Second
 
 // HandleNotify announces one new lead.
 func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
-	var p NotifyPayload
+	var p tasks.NotifyPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
@@ -36,43 +32,18 @@ func (n *Notifier) HandleNotify(ctx context.Context, t *asynq.Task) error {
 // and any others recorded with the batch. Once every one's announcement has
 // ended (or joined a digest) the batch is no longer pending.
 func (n *Notifier) HandleNotifyBatch(ctx context.Context, t *asynq.Task) error {
-	var p NotifyBatchPayload
+	var p tasks.NotifyBatchPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	return n.inBatch(ctx, pendingBatch(notifyBatchTaskID, p.Batch), p.LeadIDs, func(ids []string) error { return n.announceAll(ctx, ids) })
-}
-
-// pendingBatch is the pending member of the batch name, "" for none.
-func pendingBatch(taskID func(string) string, name string) string {
-	if name == "" {
-		return ""
-	}
-	return taskID(name)
-}
-
-// inBatch runs work on ids and the ids stored with the pending batch member
-// and, once work succeeded, forgets the batch. With no member it runs work
-// on ids alone.
-func (n *Notifier) inBatch(ctx context.Context, member string, ids []string, work func([]string) error) error {
-	if member == "" {
-		return work(ids)
-	}
-	stored, read, err := n.store.batchIDs(ctx, member)
-	if err != nil {
-		return err
-	}
-	if err := work(unionIDs(ids, stored)); err != nil {
-		return err
-	}
-	return n.store.batchDone(ctx, member, read)
+	return n.inBatch(ctx, pendingBatch(tasks.NotifyBatchID, p.Batch), p.LeadIDs, func(ids []string) error { return n.announceAll(ctx, ids) })
 }
 
 // announceAll announces leads: each on its own, in its day's digest, or
 // (informational offer leads) in the Action Center feed only. Leads whose
 // announcement has ended are skipped, so a retry redoes only what failed.
 func (n *Notifier) announceAll(ctx context.Context, ids []string) error {
-	leads, err := n.store.getMany(ctx, ids)
+	leads, err := n.store.GetMany(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -84,8 +55,8 @@ func (n *Notifier) announceAll(ctx context.Context, ids []string) error {
 	if err != nil || len(claims) == 0 {
 		return err
 	}
-	token := newToken()
-	if err := n.store.ClaimAll(ctx, claims, n.cfg.Threshold, token, sendLockTTL); err != nil {
+	token := store.NewToken()
+	if err := n.store.ClaimAll(ctx, storeClaims(claims), n.cfg.Threshold, token, sendLockTTL); err != nil {
 		return err
 	}
 	return n.dispatch(ctx, claims, token)
@@ -94,23 +65,23 @@ func (n *Notifier) announceAll(ctx context.Context, ids []string) error {
 // settle ends the announcements that need no email: leads gone, already
 // announced, archived before their turn, or informational. It returns the
 // leads left to announce.
-func (n *Notifier) settle(ctx context.Context, ids []string, leads []*Lead) ([]*Lead, error) {
-	var todo []*Lead
-	var ended []Announcement
+func (n *Notifier) settle(ctx context.Context, ids []string, leads []*leadworker.Lead) ([]*leadworker.Lead, error) {
+	var todo []*leadworker.Lead
+	var ended []store.Announcement
 	var clear []string
 	for i, l := range leads {
 		switch {
 		case l == nil:
 			n.log.WithField("lead_id", ids[i]).Warn("lead to announce no longer exists")
-			clear = append(clear, notifyTaskID(ids[i]))
+			clear = append(clear, tasks.NotifyID(ids[i]))
 		case announced(l):
-			clear = append(clear, notifyTaskID(l.ID))
-		case l.Status == StatusArchived: // e.g. a backdated lead that expired at once
+			clear = append(clear, tasks.NotifyID(l.ID))
+		case l.Status == leadworker.StatusArchived: // e.g. a backdated lead that expired at once
 			msg := fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)
-			ended = append(ended, Announcement{Lead: l, Notification: Notification{Error: msg}})
+			ended = append(ended, store.Announcement{Lead: l, Notification: leadworker.Notification{Error: msg}})
 			n.leadLog(l).Info(msg)
 		case l.Informational:
-			ended = append(ended, Announcement{Lead: l, Notification: Notification{Via: "feed"}, Entry: n.entry(FeedInformational, l, "")})
+			ended = append(ended, store.Announcement{Lead: l, Notification: leadworker.Notification{Via: "feed"}, Entry: n.entry(leadworker.FeedInformational, l, "")})
 			n.leadLog(l).Info("informational offer lead added to the Action Center feed")
 		default:
 			todo = append(todo, l)
@@ -119,24 +90,41 @@ func (n *Notifier) settle(ctx context.Context, ids []string, leads []*Lead) ([]*
 	return todo, errors.Join(n.store.ClearPending(ctx, clear...), n.store.DoneAll(ctx, ended, ""))
 }
 
+// claim is one lead's announcement to decide, with the partner and
+// recipient it was resolved from.
+type claim struct {
+	store.Claim
+	partner   *leadworker.Partner  // the lead's partner, for a fallback
+	recipient leadworker.Recipient // who Rcpt is
+}
+
+// storeClaims returns the store's part of each claim, for ClaimAll to fill.
+func storeClaims(claims []*claim) []*store.Claim {
+	out := make([]*store.Claim, len(claims))
+	for i, c := range claims {
+		out[i] = &c.Claim
+	}
+	return out
+}
+
 // claims resolves each lead's recipient and day. A lead nobody can receive
 // is recorded as undeliverable here.
-func (n *Notifier) claims(ctx context.Context, leads []*Lead) ([]*Claim, error) {
-	partners, err := n.store.partners(ctx, leads)
+func (n *Notifier) claims(ctx context.Context, leads []*leadworker.Lead) ([]*claim, error) {
+	partners, err := n.store.Partners(ctx, leads)
 	if err != nil {
 		return nil, err
 	}
-	var claims []*Claim
-	var none []Announcement
+	var claims []*claim
+	var none []store.Announcement
 	for _, l := range leads {
-		rcpt, err := ResolveRecipient(partners[l.PartnerID], l, l.fallback)
+		rcpt, err := leadworker.ResolveRecipient(partners[l.PartnerID], l, l.Fallback)
 		if err != nil {
-			none = append(none, n.failure(l, Notification{Error: err.Error()}))
+			none = append(none, n.failure(l, leadworker.Notification{Error: err.Error()}))
 			n.leadLog(l).WithError(err).Error("lead could not be announced")
 			continue
 		}
 		day := l.CreatedAt.In(rcpt.Location).Format(time.DateOnly)
-		claims = append(claims, &Claim{Lead: l, Rcpt: rcpt.Email, Day: day, SendAt: n.digestTime(day, rcpt.Location),
+		claims = append(claims, &claim{Claim: store.Claim{Lead: l, Rcpt: rcpt.Email, Day: day, SendAt: n.digestTime(day, rcpt.Location)},
 			partner: partners[l.PartnerID], recipient: rcpt})
 	}
 	return claims, n.store.DoneAll(ctx, none, "")
@@ -144,25 +132,25 @@ func (n *Notifier) claims(ctx context.Context, leads []*Lead) ([]*Claim, error) 
 
 // failure is the record of an announcement that cannot be made, with its
 // feed entry.
-func (n *Notifier) failure(l *Lead, nt Notification) Announcement {
-	e := n.entry(FeedUndelivered, l, nt.Recipient)
+func (n *Notifier) failure(l *leadworker.Lead, nt leadworker.Notification) store.Announcement {
+	e := n.entry(leadworker.FeedUndelivered, l, nt.Recipient)
 	e.Message = nt.Error
-	return Announcement{Lead: l, Notification: nt, Entry: e}
+	return store.Announcement{Lead: l, Notification: nt, Entry: e}
 }
 
 // dispatch acts on the claims: digest leads wait for their digest, the rest
 // are emailed now. Leads another worker holds fail the task, to come back.
-func (n *Notifier) dispatch(ctx context.Context, claims []*Claim, token string) error {
-	var send []*Claim
+func (n *Notifier) dispatch(ctx context.Context, claims []*claim, token string) error {
+	var send []*claim
 	var errs []error
 	digests := map[string]digestAt{}
 	for _, c := range claims {
 		switch {
-		case c.Slot == SlotIndividual:
+		case c.Slot == store.SlotIndividual:
 			send = append(send, c)
-		case c.inDigest():
+		case c.InDigest():
 			n.joinDigest(c, digests)
-		case c.Slot == slotBusy:
+		case c.Slot == store.SlotBusy:
 			errs = append(errs, fmt.Errorf("announce %s: %w", c.Lead.ID, errBusy))
 		}
 	}
@@ -176,25 +164,25 @@ func (n *Notifier) dispatch(ctx context.Context, claims []*Claim, token string) 
 // digest's time is still ahead, the digest task to enqueue. A digest whose
 // time has passed goes out at the next digests run with any other late
 // leads.
-func (n *Notifier) joinDigest(c *Claim, digests map[string]digestAt) {
+func (n *Notifier) joinDigest(c *claim, digests map[string]digestAt) {
 	_, member, _ := strings.Cut(c.Slot, "|")
 	rcpt, day, _ := strings.Cut(member, "|")
 	sendAt := n.digestTime(day, c.recipient.Location)
 	n.leadLog(c.Lead).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
 	if sendAt.After(n.clock.Now()) {
-		digests[member] = digestAt{DigestPayload{Recipient: rcpt, Day: day}, sendAt}
+		digests[member] = digestAt{tasks.DigestPayload{Recipient: rcpt, Day: day}, sendAt}
 	}
 }
 
 // digestAt is a digest task to enqueue and when it runs.
 type digestAt struct {
-	DigestPayload
+	tasks.DigestPayload
 	at time.Time
 }
 
 // sent is the end of one lead's email: recorded, or to retry with err.
 type sent struct {
-	Announcement
+	store.Announcement
 	source string // the recipient's source, for the log
 	err    error  // a failure worth retrying: nothing is recorded
 }
@@ -204,10 +192,10 @@ type sent struct {
 // later) only the emails of the moment, not those of the whole batch.
 // Whatever finished while a record was being written goes into the next one,
 // so under load a round trip records many leads.
-func (n *Notifier) sendAll(ctx context.Context, claims []*Claim, token string) error {
+func (n *Notifier) sendAll(ctx context.Context, claims []*claim, token string) error {
 	done := make(chan sent, len(claims))
 	go func() {
-		_ = parallel(claims, func(c *Claim) error { done <- n.deliver(ctx, c); return nil })
+		_ = parallel(claims, func(c *claim) error { done <- n.deliver(ctx, c); return nil })
 		close(done)
 	}()
 	var errs []error
@@ -237,7 +225,7 @@ func drain(done <-chan sent, batch []sent) []sent {
 // releases the locks of the leads to retry; it returns their errors. It
 // records even when ctx is done: the emails went out.
 func (n *Notifier) record(ctx context.Context, batch []sent, token string) []error {
-	var ended []Announcement
+	var ended []store.Announcement
 	var retry []string
 	var errs []error
 	for _, s := range batch {
@@ -259,28 +247,28 @@ func (n *Notifier) record(ctx context.Context, batch []sent, token string) []err
 
 // deliver emails one lead, falling back once from a rejected location
 // contact to the partner's default contact.
-func (n *Notifier) deliver(ctx context.Context, c *Claim) sent {
+func (n *Notifier) deliver(ctx context.Context, c *claim) sent {
 	l, rcpt := c.Lead, c.recipient
 	err := n.sendTo(ctx, l, rcpt)
-	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
+	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == leadworker.SourceLocation {
 		n.leadLog(l).WithError(err).Warn("location contact rejected the lead; sending to the default contact")
 		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
-			return sent{Announcement: Announcement{Lead: l}, err: err}
+			return sent{Announcement: store.Announcement{Lead: l}, err: err}
 		}
-		if rcpt, err = ResolveRecipient(c.partner, l, true); err != nil {
-			return sent{Announcement: n.failure(l, Notification{Via: "individual", Error: err.Error()})}
+		if rcpt, err = leadworker.ResolveRecipient(c.partner, l, true); err != nil {
+			return sent{Announcement: n.failure(l, leadworker.Notification{Via: "individual", Error: err.Error()})}
 		}
 		err = n.sendTo(ctx, l, rcpt)
 	}
 	switch {
 	case errors.Is(err, mailer.ErrPermanent):
-		return sent{Announcement: n.failure(l, Notification{Via: "individual", Recipient: rcpt.Email, Error: err.Error()}), source: rcpt.Source}
+		return sent{Announcement: n.failure(l, leadworker.Notification{Via: "individual", Recipient: rcpt.Email, Error: err.Error()}), source: rcpt.Source}
 	case err != nil:
-		return sent{Announcement: Announcement{Lead: l}, err: fmt.Errorf("announce %s: %w", l.ID, err)}
+		return sent{Announcement: store.Announcement{Lead: l}, err: fmt.Errorf("announce %s: %w", l.ID, err)}
 	}
 	now := n.clock.Now().UTC()
-	return sent{Announcement: Announcement{Lead: l, Notification: Notification{Via: "individual", Recipient: rcpt.Email, SentAt: &now},
-		Entry: n.entry(FeedNewLead, l, rcpt.Email)}, source: rcpt.Source}
+	return sent{Announcement: store.Announcement{Lead: l, Notification: leadworker.Notification{Via: "individual", Recipient: rcpt.Email, SentAt: &now},
+		Entry: n.entry(leadworker.FeedNewLead, l, rcpt.Email)}, source: rcpt.Source}
 }
 
 // logSent logs what happened to each recorded lead.
@@ -294,11 +282,4 @@ func (n *Notifier) logSent(out []sent) {
 			n.leadLog(s.Lead).WithField("recipient_source", s.source).Info("lead announced by email")
 		}
 	}
-}
-
-// newToken returns a random lock token.
-func newToken() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

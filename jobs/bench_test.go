@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/samples"
+	"github.com/leadworker/leadworker/internal/store"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/jobs"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -33,31 +34,31 @@ var (
 		benchNeeds[2], benchNeeds[3],
 		"Teams Phone を全社 300 名に展開したい。既存の PBX からの移行計画と見積もりをお願いします",
 	)
-	benchOfferCTAs = []jobs.CallToAction{jobs.CTAContactMe, jobs.CTAGetItNow, jobs.CTAContactMe, jobs.CTATestDrive}
+	benchOfferCTAs = []leadworker.CallToAction{leadworker.CTAContactMe, leadworker.CTAGetItNow, leadworker.CTAContactMe, leadworker.CTATestDrive}
 	benchSources   = []string{"appsource", "azure_marketplace", "azure_portal"}
-	benchKinds     = []jobs.Kind{jobs.KindCustomerInquiry, jobs.KindMarketingQualified, jobs.KindSalesQualified}
+	benchKinds     = []leadworker.Kind{leadworker.KindCustomerInquiry, leadworker.KindMarketingQualified, leadworker.KindSalesQualified}
 )
 
 // benchIntake returns the i-th realistic lead: ~14 fields, customer
 // company/name/email/phone/country, fixture-like need text, a mix of
 // profile and offer leads, some with an originator. It matches the leads of
 // worker/bench_test.go.
-func benchIntake(i int, created time.Time, needs []string) jobs.Intake {
+func benchIntake(i int, created time.Time, needs []string) leadworker.Intake {
 	c := benchCustomers[i%len(benchCustomers)]
 	c.Email = fmt.Sprintf("buyer%d@customer-%s.example", i, c.Country)
 	c.Phone = fmt.Sprintf("+00-%04d-%04d", i/10000%10000, i%10000)
-	in := jobs.Intake{
+	in := leadworker.Intake{
 		ID: fmt.Sprintf("L-1-%07d", i), PartnerID: fmt.Sprintf("P-%03d", i%benchPartnerCount),
-		Kind: benchKinds[i%len(benchKinds)], LeadType: jobs.LeadTypeProfile, Source: "solution_provider",
+		Kind: benchKinds[i%len(benchKinds)], LeadType: leadworker.LeadTypeProfile, Source: "solution_provider",
 		Customer: c, Need: needs[i%len(needs)], Quality: "high",
 		EmailValidity: "valid", PhoneValidity: "unknown", ContactRequested: i%3 == 0, CreatedAt: &created,
 	}
 	if i%4 == 1 {
-		in.LeadType, in.Kind, in.Location = jobs.LeadTypeOffer, jobs.KindCustomerInquiry, "tokyo"
+		in.LeadType, in.Kind, in.Location = leadworker.LeadTypeOffer, leadworker.KindCustomerInquiry, "tokyo"
 		in.CallToAction, in.Source = benchOfferCTAs[i/4%len(benchOfferCTAs)], benchSources[i%len(benchSources)]
 	}
-	if in.Kind == jobs.KindSalesQualified {
-		in.Originator = &jobs.Person{Name: "Vendor seller", Email: "seller@vendor.example"}
+	if in.Kind == leadworker.KindSalesQualified {
+		in.Originator = &leadworker.Person{Name: "Vendor seller", Email: "seller@vendor.example"}
 	}
 	return in
 }
@@ -73,13 +74,13 @@ func benchUsedMemory(b *testing.B, r *testenv.Redis, c *redis.Client) int64 {
 }
 
 // benchStoreLeads stores n leads with needs through CreateBatch in batches
-// of jobs.MaxBatch, failing b unless every one is created.
-func benchStoreLeads(b *testing.B, s *jobs.Store, n int, needs []string) {
+// of store.MaxBatch, failing b unless every one is created.
+func benchStoreLeads(b *testing.B, s *store.Store, n int, needs []string) {
 	b.Helper()
 	ctx, created := context.Background(), time.Now().Add(-time.Hour).Truncate(time.Second)
-	for start := 0; start < n; start += jobs.MaxBatch {
-		ins := make([]jobs.Intake, 0, jobs.MaxBatch)
-		for i := start; i < min(start+jobs.MaxBatch, n); i++ {
+	for start := 0; start < n; start += store.MaxBatch {
+		ins := make([]leadworker.Intake, 0, store.MaxBatch)
+		for i := start; i < min(start+store.MaxBatch, n); i++ {
 			ins = append(ins, benchIntake(i, created, needs))
 		}
 		for i, res := range s.CreateBatch(ctx, ins) {
@@ -112,7 +113,7 @@ func benchHashSample(b *testing.B, c *redis.Client, n int) (bytes, listpack floa
 
 // benchMeasureBytes stores benchLeads leads into the FLUSHALL'ed server and
 // returns the growth of used_memory.
-func benchMeasureBytes(b *testing.B, r *testenv.Redis, c *redis.Client, s *jobs.Store, needs []string) int64 {
+func benchMeasureBytes(b *testing.B, r *testenv.Redis, c *redis.Client, s *store.Store, needs []string) int64 {
 	b.Helper()
 	ctx := context.Background()
 	if err := c.FlushAll(ctx).Err(); err != nil {
@@ -162,7 +163,7 @@ func BenchmarkRedisBytesPerLead(b *testing.B) {
 func benchBytesPerLead(b *testing.B, needs []string, redisArgs ...string) {
 	r := testenv.StartRedis(b, redisArgs...)
 	c := r.Client()
-	s := jobs.NewStore(c, benchPrefix, clock.Real{})
+	s := store.NewStore(c, benchPrefix, clock.Real{})
 	var grown int64
 	b.ResetTimer()
 	for range b.N {

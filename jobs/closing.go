@@ -1,11 +1,14 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
 )
@@ -23,7 +26,7 @@ var countryLocales = map[string]string{"JP": "ja", "TW": "zh-Hant", "HK": "zh-Ha
 // HandleClosing tells the customer (customer inquiries) or the originator
 // (qualified leads) that a declined or expired lead will not be answered.
 func (n *Notifier) HandleClosing(ctx context.Context, t *asynq.Task) error {
-	var p ClosingPayload
+	var p tasks.ClosingPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
@@ -34,11 +37,11 @@ func (n *Notifier) HandleClosing(ctx context.Context, t *asynq.Task) error {
 // several at a time. Notices already sent are skipped, so a retry of the
 // batch only sends what is left.
 func (n *Notifier) HandleClosingBatch(ctx context.Context, t *asynq.Task) error {
-	var p ClosingBatchPayload
+	var p tasks.ClosingBatchPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	return n.inBatch(ctx, pendingBatch(closingBatchTaskID, p.Batch), p.LeadIDs, func(ids []string) error {
+	return n.inBatch(ctx, pendingBatch(tasks.ClosingBatchID, p.Batch), p.LeadIDs, func(ids []string) error {
 		return parallel(ids, func(id string) error {
 			err := n.close(ctx, id)
 			if errors.Is(err, asynq.SkipRetry) {
@@ -52,13 +55,13 @@ func (n *Notifier) HandleClosingBatch(ctx context.Context, t *asynq.Task) error 
 // close sends one lead's closing notice, once.
 func (n *Notifier) close(ctx context.Context, id string) error {
 	l, err := n.store.Get(ctx, id)
-	if ErrorCode(err) == ENotFound {
-		return n.store.ClearPending(ctx, closingTaskID(id))
+	if leadworker.ErrorCode(err) == leadworker.ENotFound {
+		return n.store.ClearPending(ctx, tasks.ClosingID(id))
 	}
 	if err != nil {
 		return err
 	}
-	unlock, err := n.store.Lock(ctx, closingTaskID(l.ID), sendLockTTL)
+	unlock, err := n.store.Lock(ctx, tasks.ClosingID(l.ID), sendLockTTL)
 	if err != nil || unlock == nil {
 		return errors.Join(err, errBusy)
 	}
@@ -68,7 +71,7 @@ func (n *Notifier) close(ctx context.Context, id string) error {
 		return err
 	}
 	if state != "" {
-		return n.store.ClearPending(ctx, closingTaskID(l.ID))
+		return n.store.ClearPending(ctx, tasks.ClosingID(l.ID))
 	}
 	to, name, locale := closingRecipient(l, keptTo, keptName)
 	if to == "" {
@@ -82,18 +85,18 @@ func (n *Notifier) close(ctx context.Context, id string) error {
 // closingRecipient returns who is told, by name, in which language. An
 // expired lead's customer contact is erased; the address and name kept for
 // its notice are used instead.
-func closingRecipient(l *Lead, keptTo, keptName string) (to, name, locale string) {
+func closingRecipient(l *leadworker.Lead, keptTo, keptName string) (to, name, locale string) {
 	if l.IsQualified() {
 		if l.Originator == nil {
 			return keptTo, keptName, "en"
 		}
-		return firstNonEmpty(l.Originator.Email, keptTo), firstNonEmpty(l.Originator.Name, keptName), "en"
+		return cmp.Or(l.Originator.Email, keptTo), cmp.Or(l.Originator.Name, keptName), "en"
 	}
-	return firstNonEmpty(l.Customer.Email, keptTo), firstNonEmpty(l.Customer.Name, keptName), templates.Resolve(countryLocales[l.Customer.Country])
+	return cmp.Or(l.Customer.Email, keptTo), cmp.Or(l.Customer.Name, keptName), templates.Resolve(countryLocales[l.Customer.Country])
 }
 
 // sendClosing sends the notice; the caller holds its lock.
-func (n *Notifier) sendClosing(ctx context.Context, l *Lead, to, name, locale string) error {
+func (n *Notifier) sendClosing(ctx context.Context, l *leadworker.Lead, to, name, locale string) error {
 	partner, err := n.store.GetPartner(ctx, l.PartnerID)
 	if err != nil {
 		return err
@@ -110,7 +113,7 @@ func (n *Notifier) sendClosing(ctx context.Context, l *Lead, to, name, locale st
 	return n.closingDone(ctx, l, err)
 }
 
-func (n *Notifier) closingDone(ctx context.Context, l *Lead, err error) error {
+func (n *Notifier) closingDone(ctx context.Context, l *leadworker.Lead, err error) error {
 	switch {
 	case errors.Is(err, mailer.ErrPermanent):
 		n.leadLog(l).WithError(err).Error("closing notice rejected by the mail server")
@@ -119,12 +122,12 @@ func (n *Notifier) closingDone(ctx context.Context, l *Lead, err error) error {
 	case err != nil:
 		return fmt.Errorf("closing notice %s: %w", l.ID, err)
 	}
-	_, err = n.store.NoticeDone(ctx, l, noticeSent, n.entry(FeedClosing, l, ""))
+	_, err = n.store.NoticeDone(ctx, l, noticeSent, n.entry(leadworker.FeedClosing, l, ""))
 	n.leadLog(l).WithField("outcome", l.Outcome).Info("closing notice sent")
 	return err
 }
 
-func partnerName(p *Partner) string {
+func partnerName(p *leadworker.Partner) string {
 	if p.Contacts.Default != nil && p.Contacts.Default.Name != "" {
 		return p.Contacts.Default.Name
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
 	"github.com/sirupsen/logrus"
@@ -18,11 +20,11 @@ import (
 // it is being sent stays in the digest, which stays due: the next digests
 // run sends it.
 func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
-	var p DigestPayload
+	var p tasks.DigestPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	unlock, err := n.store.Lock(ctx, digestTaskID(p.Recipient, p.Day), sendLockTTL)
+	unlock, err := n.store.Lock(ctx, tasks.DigestID(p.Recipient, p.Day), sendLockTTL)
 	if err != nil || unlock == nil {
 		return errors.Join(err, errBusy)
 	}
@@ -37,7 +39,7 @@ func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 // sendDigest emails the digest and records how it went. A location
 // contact that refuses it for good gets it no more: its leads fall back,
 // once, to the partner's default contact, who gets the digest instead.
-func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lead) error {
+func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead) error {
 	sortForDigest(leads)
 	ids := make([]string, len(leads))
 	for i, l := range leads {
@@ -45,7 +47,7 @@ func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lea
 	}
 	rcpt := n.digestRecipient(ctx, p.Recipient, leads[0])
 	err := n.mailDigest(ctx, p, leads, ids, rcpt, "")
-	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == SourceLocation {
+	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == leadworker.SourceLocation {
 		n.log.WithError(err).WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids}).
 			Warn("location contact rejected the digest; sending it to the default contact")
 		def, ferr := n.digestFallback(ctx, leads)
@@ -61,23 +63,23 @@ func (n *Notifier) sendDigest(ctx context.Context, p DigestPayload, leads []*Lea
 
 // digestFallback marks the digest's leads as falling back to the default
 // contact and returns that contact (no email when there is none).
-func (n *Notifier) digestFallback(ctx context.Context, leads []*Lead) (Recipient, error) {
+func (n *Notifier) digestFallback(ctx context.Context, leads []*leadworker.Lead) (leadworker.Recipient, error) {
 	for _, l := range leads {
 		if err := n.store.MarkFallback(ctx, l.ID); err != nil {
-			return Recipient{}, err
+			return leadworker.Recipient{}, err
 		}
 	}
 	partner, err := n.store.GetPartner(ctx, leads[0].PartnerID)
 	if err != nil {
-		return Recipient{}, err
+		return leadworker.Recipient{}, err
 	}
-	def, _ := ResolveRecipient(partner, leads[0], true)
+	def, _ := leadworker.ResolveRecipient(partner, leads[0], true)
 	return def, nil
 }
 
 // mailDigest renders the digest for rcpt and sends it; suffix tells apart
 // the Message-ID of a fallback copy.
-func (n *Notifier) mailDigest(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, rcpt Recipient, suffix string) error {
+func (n *Notifier) mailDigest(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead, ids []string, rcpt leadworker.Recipient, suffix string) error {
 	total, err := n.store.DayCount(ctx, p.Recipient, p.Day)
 	if err != nil {
 		return err
@@ -93,7 +95,7 @@ func (n *Notifier) mailDigest(ctx context.Context, p DigestPayload, leads []*Lea
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	msgID := "digest-" + p.Day + "-" + shortHash(append([]string{p.Recipient}, ids...)...) + suffix
+	msgID := "digest-" + p.Day + "-" + tasks.ShortHash(append([]string{p.Recipient}, ids...)...) + suffix
 	err = n.mail.Send(ctx, n.message(rcpt.Email, msgID, email, ids...))
 	n.count("digest", err)
 	if err == nil {
@@ -103,7 +105,7 @@ func (n *Notifier) mailDigest(ctx context.Context, p DigestPayload, leads []*Lea
 }
 
 // digestDone records the digest's outcome on its leads and in the feeds.
-func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lead, ids []string, sentTo string, err error) error {
+func (n *Notifier) digestDone(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead, ids []string, sentTo string, err error) error {
 	log := n.log.WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids})
 	failure := ""
 	switch {
@@ -118,11 +120,11 @@ func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lea
 	case err != nil:
 		return fmt.Errorf("send digest for %s: %w", p.Day, err)
 	}
-	typ := FeedDigest
+	typ := leadworker.FeedDigest
 	if failure != "" {
-		typ = FeedUndelivered
+		typ = leadworker.FeedUndelivered
 	}
-	entries := map[string]FeedEntry{}
+	entries := map[string]leadworker.FeedEntry{}
 	for _, l := range leads {
 		e := entries[l.PartnerID]
 		e.Type, e.Recipient, e.Message, e.At = typ, sentTo, failure, n.clock.Now().UTC()
@@ -141,8 +143,8 @@ func (n *Notifier) digestDone(ctx context.Context, p DigestPayload, leads []*Lea
 
 // sortForDigest puts valid leads first and potential spam last, each group
 // oldest first.
-func sortForDigest(leads []*Lead) {
-	slices.SortStableFunc(leads, func(a, b *Lead) int {
+func sortForDigest(leads []*leadworker.Lead) {
+	slices.SortStableFunc(leads, func(a, b *leadworker.Lead) int {
 		if a.IsSpam() != b.IsSpam() {
 			if a.IsSpam() {
 				return 1
@@ -155,14 +157,14 @@ func sortForDigest(leads []*Lead) {
 
 // digestRecipient finds the name and locale of a digest's recipient through
 // the partner of one of its leads; en without a name when that fails.
-func (n *Notifier) digestRecipient(ctx context.Context, email string, l *Lead) Recipient {
-	fallback := Recipient{Email: email, Locale: "en", Location: time.UTC}
+func (n *Notifier) digestRecipient(ctx context.Context, email string, l *leadworker.Lead) leadworker.Recipient {
+	fallback := leadworker.Recipient{Email: email, Locale: "en", Location: time.UTC}
 	partner, err := n.store.GetPartner(ctx, l.PartnerID)
 	if err != nil {
 		return fallback
 	}
 	for _, fb := range []bool{false, true} {
-		if r, err := ResolveRecipient(partner, l, fb); err == nil && r.Email == email {
+		if r, err := leadworker.ResolveRecipient(partner, l, fb); err == nil && r.Email == email {
 			return r
 		}
 	}

@@ -33,36 +33,3 @@ func TestDigestTimeFollowsDaylightSaving(t *testing.T) {
 		}
 	}
 }
-
-func TestResolveRecipient(t *testing.T) {
-	t.Parallel()
-	contacts := Contacts{
-		Default:   &Contact{Email: "Default@P.example", Name: "Default", Locale: "ja", TimeZone: "Asia/Tokyo"},
-		Locations: map[string]Contact{"osaka": {Email: "osaka@p.example", Locale: "en"}},
-	}
-	tests := []struct {
-		name     string
-		partner  Partner
-		location string
-		fallback bool
-		want     Recipient
-	}{
-		{"location contact", Partner{Contacts: contacts}, "osaka", false, Recipient{Email: "osaka@p.example", Locale: "en", Source: SourceLocation}},
-		{"unknown location", Partner{Contacts: contacts}, "kyoto", false, Recipient{Email: "default@p.example", Name: "Default", Locale: "ja", Source: SourceDefault}},
-		{"fallback", Partner{Contacts: contacts}, "osaka", true, Recipient{Email: "default@p.example", Name: "Default", Locale: "ja", Source: SourceDefault}},
-		{"preferred wins", Partner{Contacts: contacts, Preferences: Preferences{PreferredEmail: "pref@p.example", Locale: "ru"}}, "osaka", false,
-			Recipient{Email: "pref@p.example", Locale: "ru", Source: SourcePreferred}},
-		{"preferred without contacts", Partner{Preferences: Preferences{PreferredEmail: "pref@p.example"}}, "", false,
-			Recipient{Email: "pref@p.example", Locale: "en", Source: SourcePreferred}},
-	}
-	for _, tt := range tests {
-		got, err := ResolveRecipient(&tt.partner, &Lead{Intake: Intake{Location: tt.location}}, tt.fallback)
-		got.Location = nil
-		if err != nil || got != tt.want {
-			t.Errorf("%s: %+v %v, want %+v", tt.name, got, err, tt.want)
-		}
-	}
-	if _, err := ResolveRecipient(&Partner{ID: "P-0"}, &Lead{}, false); err == nil {
-		t.Error("a partner with no contacts resolved to a recipient")
-	}
-}

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/samples"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/internal/testenv"
 	"github.com/leadworker/leadworker/jobs"
 	"github.com/redis/go-redis/v9"
@@ -79,8 +82,8 @@ var benchExpireBareSecs []float64
 var (
 	benchExpireCustomers = samples.Customers
 	benchExpireNeeds     = samples.Needs
-	benchExpireKinds     = []jobs.Kind{jobs.KindCustomerInquiry, jobs.KindMarketingQualified, jobs.KindSalesQualified}
-	benchExpireCTAs      = []jobs.CallToAction{jobs.CTAContactMe, jobs.CTAGetItNow, jobs.CTAFreeTrial, jobs.CTATestDrive}
+	benchExpireKinds     = []leadworker.Kind{leadworker.KindCustomerInquiry, leadworker.KindMarketingQualified, leadworker.KindSalesQualified}
+	benchExpireCTAs      = []leadworker.CallToAction{leadworker.CTAContactMe, leadworker.CTAGetItNow, leadworker.CTAFreeTrial, leadworker.CTATestDrive}
 )
 
 // benchExpireIntake returns the i-th realistic lead under id: customer
@@ -89,39 +92,39 @@ var (
 // originator (their notice goes there). Due leads are all expirable: their
 // offer leads are contact_me. Young leads mix in informational offers, which
 // expiry never reads.
-func benchExpireIntake(id string, i int, created time.Time, due bool) jobs.Intake {
+func benchExpireIntake(id string, i int, created time.Time, due bool) leadworker.Intake {
 	c := benchExpireCustomers[i%len(benchExpireCustomers)]
 	c.Email = fmt.Sprintf("buyer%d@customer-%s.example", i, strings.ToLower(c.Country))
 	c.Phone = fmt.Sprintf("+81-3-%04d-%04d", i/10000%10000, i%10000)
-	in := jobs.Intake{
+	in := leadworker.Intake{
 		ID: id, PartnerID: fmt.Sprintf("P-%03d", i%50), Kind: benchExpireKinds[i%len(benchExpireKinds)],
-		LeadType: jobs.LeadTypeProfile, Source: "solution_provider", Customer: c,
+		LeadType: leadworker.LeadTypeProfile, Source: "solution_provider", Customer: c,
 		Need: benchExpireNeeds[i%len(benchExpireNeeds)], Quality: "high", EmailValidity: "valid",
 		PhoneValidity: "unknown", ContactRequested: i%3 == 0, CreatedAt: &created,
 	}
 	if i%4 == 1 {
-		in.LeadType, in.Kind, in.Location, in.Source = jobs.LeadTypeOffer, jobs.KindCustomerInquiry, "tokyo", "appsource"
+		in.LeadType, in.Kind, in.Location, in.Source = leadworker.LeadTypeOffer, leadworker.KindCustomerInquiry, "tokyo", "appsource"
 		in.CallToAction = benchExpireCTAs[i/4%len(benchExpireCTAs)]
 		if due {
-			in.CallToAction = jobs.CTAContactMe
+			in.CallToAction = leadworker.CTAContactMe
 		}
 	}
-	if in.Kind == jobs.KindSalesQualified {
-		in.Originator = &jobs.Person{Name: "Vendor seller", Email: fmt.Sprintf("seller%d@vendor.example", i%100)}
+	if in.Kind == leadworker.KindSalesQualified {
+		in.Originator = &leadworker.Person{Name: "Vendor seller", Email: fmt.Sprintf("seller%d@vendor.example", i%100)}
 	}
 	return in
 }
 
 // benchExpireYoungLead is the i-th lead that is not due: created between 12
 // days and 1 hour before base, so it stays young for a day after loading.
-func benchExpireYoungLead(i int, base time.Time) jobs.Intake {
+func benchExpireYoungLead(i int, base time.Time) leadworker.Intake {
 	created := base.Add(-time.Hour - time.Duration(i%(12*24*3600))*time.Second)
 	return benchExpireIntake(fmt.Sprintf("Y-%07d", i), i, created, false)
 }
 
 // benchExpireDueLead is the i-th due lead of round r: created 15 to 30 days
 // before now.
-func benchExpireDueLead(r, i int, now time.Time) jobs.Intake {
+func benchExpireDueLead(r, i int, now time.Time) leadworker.Intake {
 	created := now.Add(-15*24*time.Hour - time.Duration(i%(15*24*3600))*time.Second)
 	return benchExpireIntake(benchExpireDueID(r, i), i, created, true)
 }
@@ -129,7 +132,7 @@ func benchExpireDueLead(r, i int, now time.Time) jobs.Intake {
 func benchExpireDueID(r, i int) string { return fmt.Sprintf("D%d-%06d", r, i) }
 
 // benchExpireParallel calls batch for [start, end) windows of up to
-// jobs.MaxBatch covering [0, n) on benchExpireWorkers goroutines and returns
+// store.MaxBatch covering [0, n) on benchExpireWorkers goroutines and returns
 // the first error.
 func benchExpireParallel(n int, batch func(start, end int) error) error {
 	var (
@@ -141,11 +144,11 @@ func benchExpireParallel(n int, batch func(start, end int) error) error {
 	for range benchExpireWorkers {
 		wg.Go(func() {
 			for {
-				start := int(next.Add(jobs.MaxBatch)) - jobs.MaxBatch
+				start := int(next.Add(store.MaxBatch)) - store.MaxBatch
 				if start >= n {
 					return
 				}
-				if err := batch(start, min(start+jobs.MaxBatch, n)); err != nil {
+				if err := batch(start, min(start+store.MaxBatch, n)); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -161,11 +164,11 @@ func benchExpireParallel(n int, batch func(start, end int) error) error {
 }
 
 // benchExpireCreate stores n leads through Store.CreateBatch in batches of
-// jobs.MaxBatch and fails unless every one is created.
-func benchExpireCreate(s *jobs.Store, n int, lead func(i int) jobs.Intake) error {
+// store.MaxBatch and fails unless every one is created.
+func benchExpireCreate(s *store.Store, n int, lead func(i int) leadworker.Intake) error {
 	ctx := context.Background()
 	return benchExpireParallel(n, func(start, end int) error {
-		ins := make([]jobs.Intake, 0, end-start)
+		ins := make([]leadworker.Intake, 0, end-start)
 		for i := start; i < end; i++ {
 			ins = append(ins, lead(i))
 		}
@@ -266,7 +269,7 @@ func benchExpireReport(b *testing.B, cpu benchExpireCPU) float64 {
 // benchExpireLeads is the lead store of BenchmarkExpire.
 type benchExpireLeads struct {
 	rdb   *redis.Client
-	store *jobs.Store
+	store *store.Store
 	insp  *asynq.Inspector
 	m     *jobs.Maintenance
 	round int // due rounds stored so far
@@ -276,16 +279,16 @@ type benchExpireLeads struct {
 // behind rdb.
 func benchExpireLoadLeads(b *testing.B, rdb *redis.Client) *benchExpireLeads {
 	b.Helper()
-	store := jobs.NewStore(rdb, benchExpirePrefix, clock.Real{})
+	store := store.NewStore(rdb, benchExpirePrefix, clock.Real{})
 	if err := store.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	m := jobs.NewMaintenance(store, jobs.NewQueue(asynq.NewClientFromRedisClient(rdb)), clock.Real{}, log,
+	m := jobs.NewMaintenance(store, tasks.NewQueue(asynq.NewClientFromRedisClient(rdb)), clock.Real{}, log,
 		jobs.MaintenanceConfig{ExpireAfter: benchExpireAfter, OfferArchiveAfter: 6, AlertAfter: 72 * time.Hour})
 	start, base := time.Now(), time.Now()
-	if err := benchExpireCreate(store, benchExpireYoung, func(i int) jobs.Intake { return benchExpireYoungLead(i, base) }); err != nil {
+	if err := benchExpireCreate(store, benchExpireYoung, func(i int) leadworker.Intake { return benchExpireYoungLead(i, base) }); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d young leads through CreateBatch in %v", benchExpireYoung, time.Since(start).Round(time.Millisecond))
@@ -298,7 +301,7 @@ func (fx *benchExpireLeads) addDue(b *testing.B) int {
 	b.Helper()
 	fx.round++
 	r, now := fx.round, time.Now()
-	if err := benchExpireCreate(fx.store, benchExpireDue, func(i int) jobs.Intake { return benchExpireDueLead(r, i, now) }); err != nil {
+	if err := benchExpireCreate(fx.store, benchExpireDue, func(i int) leadworker.Intake { return benchExpireDueLead(r, i, now) }); err != nil {
 		b.Fatal(err)
 	}
 	benchExpireAnnounced(b, fx.rdb)
@@ -325,10 +328,10 @@ func (fx *benchExpireLeads) mailPending(b *testing.B) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !slices.Contains(queues, jobs.QueueMail) {
+	if !slices.Contains(queues, tasks.QueueMail) {
 		return 0
 	}
-	info, err := fx.insp.GetQueueInfo(jobs.QueueMail)
+	info, err := fx.insp.GetQueueInfo(tasks.QueueMail)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -363,18 +366,18 @@ func (fx *benchExpireLeads) verify(b *testing.B, rep *jobs.Report, r, pendingBef
 		if err != nil {
 			b.Fatal(err)
 		}
-		if l.Status != jobs.StatusArchived || l.Outcome != jobs.OutcomeExpired ||
+		if l.Status != leadworker.StatusArchived || l.Outcome != leadworker.OutcomeExpired ||
 			l.Customer.Name != "" || l.Customer.Email != "" || l.Customer.Phone != "" || l.Customer.Company == "" {
 			b.Fatalf("lead %s after expiry: status %s, outcome %s, customer %+v", id, l.Status, l.Outcome, l.Customer)
 		}
 	}
-	if l, err := fx.store.Get(ctx, "Y-0000000"); err != nil || l.Status != jobs.StatusReceived || l.Customer.Email == "" {
+	if l, err := fx.store.Get(ctx, "Y-0000000"); err != nil || l.Status != leadworker.StatusReceived || l.Customer.Email == "" {
 		b.Fatalf("young lead after expiry: %+v, %v", l, err)
 	}
-	if dry, err := fx.m.Run(ctx, jobs.JobExpire, at, true); err != nil || len(dry.Changes) != 0 {
+	if dry, err := fx.m.Run(ctx, tasks.JobExpire, at, true); err != nil || len(dry.Changes) != 0 {
 		b.Fatalf("after the run a dry run still finds %d due leads (err %v)", len(dry.Changes), err)
 	}
-	if _, err := fx.insp.DeleteAllPendingTasks(jobs.QueueMail); err != nil {
+	if _, err := fx.insp.DeleteAllPendingTasks(tasks.QueueMail); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -423,7 +426,7 @@ return 0
 
 // benchExpireBareFields is a lead as the baseline stores it: about the
 // fields and sizes of the lead store's hash.
-func benchExpireBareFields(in jobs.Intake) []any {
+func benchExpireBareFields(in leadworker.Intake) []any {
 	inf := ""
 	if in.IsInformational() {
 		inf = "1"
@@ -455,7 +458,7 @@ func benchExpireBareFields(in jobs.Intake) []any {
 
 // benchExpireBareStore writes n leads as bare hashes, the expirable ones
 // also into the index, one pipeline per batch.
-func benchExpireBareStore(rdb *redis.Client, n int, lead func(i int) jobs.Intake) error {
+func benchExpireBareStore(rdb *redis.Client, n int, lead func(i int) leadworker.Intake) error {
 	ctx := context.Background()
 	return benchExpireParallel(n, func(start, end int) error {
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -484,7 +487,7 @@ func benchExpireLoadBare(b *testing.B, rdb *redis.Client) *benchExpireBare {
 		b.Fatal(err)
 	}
 	start, base := time.Now(), time.Now()
-	if err := benchExpireBareStore(rdb, benchExpireYoung, func(i int) jobs.Intake { return benchExpireYoungLead(i, base) }); err != nil {
+	if err := benchExpireBareStore(rdb, benchExpireYoung, func(i int) leadworker.Intake { return benchExpireYoungLead(i, base) }); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d young bare leads in %v", benchExpireYoung, time.Since(start).Round(time.Millisecond))
@@ -495,7 +498,7 @@ func (fx *benchExpireBare) addDue(b *testing.B) int {
 	b.Helper()
 	fx.round++
 	r, now := fx.round, time.Now()
-	if err := benchExpireBareStore(fx.rdb, benchExpireDue, func(i int) jobs.Intake { return benchExpireDueLead(r, i, now) }); err != nil {
+	if err := benchExpireBareStore(fx.rdb, benchExpireDue, func(i int) leadworker.Intake { return benchExpireDueLead(r, i, now) }); err != nil {
 		b.Fatal(err)
 	}
 	return r
@@ -602,7 +605,7 @@ func BenchmarkExpire(b *testing.B) {
 			benchExpireResetStats(b, fx.rdb)
 			before, at := benchExpireCPUNow(b, fx.rdb), time.Now()
 			b.StartTimer()
-			rep, err := fx.m.Run(ctx, jobs.JobExpire, at, false)
+			rep, err := fx.m.Run(ctx, tasks.JobExpire, at, false)
 			b.StopTimer()
 			cpu = benchExpireCPUNow(b, fx.rdb).since(before).add(cpu)
 			if err != nil {
@@ -632,7 +635,7 @@ func BenchmarkExpire(b *testing.B) {
 		b.ResetTimer()
 		b.StartTimer()
 		for range b.N {
-			rep, err := fx.m.Run(ctx, jobs.JobExpire, at, false)
+			rep, err := fx.m.Run(ctx, tasks.JobExpire, at, false)
 			if err != nil || len(rep.Changes) != 0 {
 				b.Fatalf("expire with nothing due changed %d leads (err %v)", len(rep.Changes), err)
 			}

@@ -7,10 +7,13 @@ import (
 	"slices"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 )
 
 // noticeOf names each task type's email in metrics.
-var noticeOf = map[string]string{TypeNotify: "new_lead", TypeNotifyBatch: "new_lead", TypeClosing: "closing", TypeReminder: "reminder", TypeDigest: "digest"}
+var noticeOf = map[string]string{tasks.TypeNotify: "new_lead", tasks.TypeNotifyBatch: "new_lead", tasks.TypeClosing: "closing", tasks.TypeReminder: "reminder", tasks.TypeDigest: "digest"}
 
 // lastAttempt reports whether a failing task will not be retried: asynq
 // archives it after this attempt.
@@ -26,7 +29,7 @@ func lastAttempt(ctx context.Context, err error) bool {
 // giveUp wraps a handler so that, when its last attempt fails, the failure
 // is recorded on each of its leads and in the feed (and their pending work
 // cleared) instead of the leads waiting silently in asynq's archive.
-func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lead, *asynq.Task, string) error) asynq.HandlerFunc {
+func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *leadworker.Lead, *asynq.Task, string) error) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := h(ctx, t)
 		if !lastAttempt(ctx, err) {
@@ -43,8 +46,8 @@ func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lea
 		retried, _ := asynq.GetRetryCount(ctx)
 		msg := fmt.Sprintf("gave up after %d attempts: %v", retried+1, err)
 		member := ""
-		if t.Type() == TypeNotifyBatch {
-			member = pendingBatch(notifyBatchTaskID, p.Batch)
+		if t.Type() == tasks.TypeNotifyBatch {
+			member = pendingBatch(tasks.NotifyBatchID, p.Batch)
 		}
 		ids := slices.DeleteFunc(append(p.LeadIDs, p.LeadID), func(id string) bool { return id == "" })
 		// Every lead of the batch is recorded, then the batch is no longer
@@ -62,12 +65,12 @@ func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *Lea
 }
 
 // gaveUp records the end of one lead's task.
-func (n *Notifier) gaveUp(ctx context.Context, id string, t *asynq.Task, msg string, record func(context.Context, *Lead, *asynq.Task, string) error) error {
+func (n *Notifier) gaveUp(ctx context.Context, id string, t *asynq.Task, msg string, record func(context.Context, *leadworker.Lead, *asynq.Task, string) error) error {
 	l, err := n.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	if (t.Type() == TypeNotify || t.Type() == TypeNotifyBatch) && settled(l) {
+	if (t.Type() == tasks.TypeNotify || t.Type() == tasks.TypeNotifyBatch) && settled(l) {
 		return nil // announced, or in a digest, on an earlier attempt
 	}
 	n.leadLog(l).Error("giving up on " + t.Type() + ": " + msg)
@@ -76,21 +79,21 @@ func (n *Notifier) gaveUp(ctx context.Context, id string, t *asynq.Task, msg str
 }
 
 // settled reports whether a lead's announcement has ended or is in a digest.
-func settled(l *Lead) bool {
+func settled(l *leadworker.Lead) bool {
 	return announced(l) || (l.Notification != nil && l.Notification.Via == "digest")
 }
 
 // notifyGaveUp records an announcement that failed for good.
-func (n *Notifier) notifyGaveUp(ctx context.Context, l *Lead, _ *asynq.Task, msg string) error {
-	return n.store.DoneAll(ctx, []Announcement{n.failure(l, Notification{Via: "individual", Error: msg})}, "")
+func (n *Notifier) notifyGaveUp(ctx context.Context, l *leadworker.Lead, _ *asynq.Task, msg string) error {
+	return n.store.DoneAll(ctx, []store.Announcement{n.failure(l, leadworker.Notification{Via: "individual", Error: msg})}, "")
 }
-func (n *Notifier) closingGaveUp(ctx context.Context, l *Lead, _ *asynq.Task, _ string) error {
+func (n *Notifier) closingGaveUp(ctx context.Context, l *leadworker.Lead, _ *asynq.Task, _ string) error {
 	_, err := n.store.NoticeDone(ctx, l, "failed", nil)
 	return err
 }
 
-func (n *Notifier) reminderGaveUp(ctx context.Context, l *Lead, t *asynq.Task, _ string) error {
-	var p ReminderPayload
+func (n *Notifier) reminderGaveUp(ctx context.Context, l *leadworker.Lead, t *asynq.Task, _ string) error {
+	var p tasks.ReminderPayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}

@@ -2,50 +2,19 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/metrics"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/sirupsen/logrus"
 )
-
-// Maintenance jobs.
-const (
-	JobExpire        = "expire"
-	JobArchiveOffers = "archive-offers"
-	JobContactAlerts = "contact-alerts"
-	JobReminders     = "reminders"
-	JobDigests       = "digests"
-)
-
-// JobNames lists every maintenance job.
-var JobNames = []string{JobExpire, JobArchiveOffers, JobContactAlerts, JobReminders, JobDigests}
-
-// TypeMaintenance runs one maintenance job.
-const TypeMaintenance = "maintenance:run"
-
-// MaintenancePayload names the job to run and the scheduler tick (or the
-// moment of the manual request) that asked for it.
-type MaintenancePayload struct {
-	Job  string    `json:"job"`
-	Tick time.Time `json:"tick"`
-}
-
-// ValidateJob returns an EInvalid error unless job is a maintenance job.
-func ValidateJob(job string) error {
-	if !slices.Contains(JobNames, job) {
-		return Invalidf("job", "unknown maintenance job %q; use one of %s", job, strings.Join(JobNames, ", "))
-	}
-	return nil
-}
 
 // MaintenanceConfig holds the rules of the maintenance jobs.
 type MaintenanceConfig struct {
@@ -82,8 +51,8 @@ func (r *Report) add(c Change) {
 
 // Maintenance runs the maintenance jobs.
 type Maintenance struct {
-	store *Store
-	queue *Queue
+	store *store.Store
+	queue *tasks.Queue
 	clock clock.Clock
 	log   *logrus.Logger
 	cfg   MaintenanceConfig
@@ -94,19 +63,19 @@ type Maintenance struct {
 func (m *Maintenance) SetMetrics(s *metrics.Metrics) { m.stats = s }
 
 // NewMaintenance returns the maintenance jobs.
-func NewMaintenance(store *Store, queue *Queue, clk clock.Clock, log *logrus.Logger, cfg MaintenanceConfig) *Maintenance {
+func NewMaintenance(store *store.Store, queue *tasks.Queue, clk clock.Clock, log *logrus.Logger, cfg MaintenanceConfig) *Maintenance {
 	return &Maintenance{store: store, queue: queue, clock: clk, log: log, cfg: cfg}
 }
 
 // Run runs job once as of at. A dry run reads what is due and reports what
 // the run would change and send, changing nothing.
 func (m *Maintenance) Run(ctx context.Context, job string, at time.Time, dry bool) (*Report, error) {
-	if err := ValidateJob(job); err != nil {
+	if err := tasks.ValidateJob(job); err != nil {
 		return nil, err
 	}
 	run := map[string]func(context.Context, time.Time, bool, *Report) error{
-		JobExpire: m.expire, JobArchiveOffers: m.archiveOffers, JobContactAlerts: m.contactAlerts,
-		JobReminders: m.reminders, JobDigests: m.digests,
+		tasks.JobExpire: m.expire, tasks.JobArchiveOffers: m.archiveOffers, tasks.JobContactAlerts: m.contactAlerts,
+		tasks.JobReminders: m.reminders, tasks.JobDigests: m.digests,
 	}[job]
 	rep := &Report{Job: job, At: at.UTC(), DryRun: dry, Changes: []Change{}}
 	start := time.Now()
@@ -120,7 +89,7 @@ func (m *Maintenance) Run(ctx context.Context, job string, at time.Time, dry boo
 
 // Register adds the maintenance task handler to mux.
 func (m *Maintenance) Register(mux *asynq.ServeMux) {
-	mux.HandleFunc(TypeMaintenance, m.HandleMaintenance)
+	mux.HandleFunc(tasks.TypeMaintenance, m.HandleMaintenance)
 }
 
 // maintenanceLockTTL bounds how long a crashed run keeps others waiting.
@@ -130,11 +99,11 @@ const maintenanceLockTTL = 15 * time.Minute
 // run that finds the previous one still going is skipped (the next tick
 // picks up whatever is left).
 func (m *Maintenance) HandleMaintenance(ctx context.Context, t *asynq.Task) error {
-	var p MaintenancePayload
+	var p tasks.MaintenancePayload
 	if err := decodePayload(t, &p); err != nil {
 		return err
 	}
-	if err := ValidateJob(p.Job); err != nil {
+	if err := tasks.ValidateJob(p.Job); err != nil {
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
 	}
 	if p.Tick.IsZero() { // enqueued by hand without a tick
@@ -156,42 +125,7 @@ func (m *Maintenance) HandleMaintenance(ctx context.Context, t *asynq.Task) erro
 	}
 	log.WithFields(logrus.Fields{"changes": len(rep.Changes), "duration": rep.Duration.String()}).Info("maintenance run done")
 	m.stats.Run(p.Job, len(rep.Changes), rep.Duration)
-	return m.store.RecordRun(ctx, RunRecord{Job: p.Job, Tick: p.Tick.UTC(), At: rep.At, Changes: len(rep.Changes), Host: hostID()})
-}
-
-// RunRecord is the trace a maintenance run leaves in Redis.
-type RunRecord struct {
-	Job     string    `json:"job"`
-	Tick    time.Time `json:"tick"`
-	At      time.Time `json:"at"`
-	Changes int       `json:"changes"`
-	Host    string    `json:"host"`
-}
-
-// RunsKept is how many runs of each job Redis remembers.
-const RunsKept = 100
-
-// RecordRun remembers a finished run.
-func (s *Store) RecordRun(ctx context.Context, r RunRecord) error {
-	if err := s.pushList(ctx, s.keys.runs(r.Job), mustJSON(r), RunsKept); err != nil {
-		return fmt.Errorf("record %s run: %w", r.Job, err)
-	}
-	return nil
-}
-
-// Runs returns the latest runs of a job, newest first.
-func (s *Store) Runs(ctx context.Context, job string) ([]RunRecord, error) {
-	raw, err := s.rdb.LRange(ctx, s.keys.runs(job), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read %s runs: %w", job, err)
-	}
-	out := make([]RunRecord, len(raw))
-	for i, r := range raw {
-		if err := json.Unmarshal([]byte(r), &out[i]); err != nil {
-			return nil, fmt.Errorf("decode %s run: %w", job, err)
-		}
-	}
-	return out, nil
+	return m.store.RecordRun(ctx, store.RunRecord{Job: p.Job, Tick: p.Tick.UTC(), At: rep.At, Changes: len(rep.Changes), Host: hostID()})
 }
 
 func hostID() string {

@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +9,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/metrics"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
 	"github.com/sirupsen/logrus"
@@ -54,8 +55,8 @@ func wholeHours(d time.Duration) int {
 // Notifier handles the notification tasks: new-lead emails, digests and
 // closing notices.
 type Notifier struct {
-	store *Store
-	queue *Queue
+	store *store.Store
+	queue *tasks.Queue
 	mail  *mailer.Mailer
 	clock clock.Clock
 	log   *logrus.Logger
@@ -64,7 +65,7 @@ type Notifier struct {
 }
 
 // NewNotifier returns the notification handlers.
-func NewNotifier(store *Store, queue *Queue, mail *mailer.Mailer, clk clock.Clock, log *logrus.Logger, cfg NotifyConfig) *Notifier {
+func NewNotifier(store *store.Store, queue *tasks.Queue, mail *mailer.Mailer, clk clock.Clock, log *logrus.Logger, cfg NotifyConfig) *Notifier {
 	return &Notifier{store: store, queue: queue, mail: mail, clock: clk, log: log, cfg: cfg}
 }
 
@@ -85,12 +86,12 @@ func (n *Notifier) count(notice string, err error) {
 
 // Register adds the handlers to mux.
 func (n *Notifier) Register(mux *asynq.ServeMux) {
-	mux.HandleFunc(TypeNotify, n.giveUp(n.HandleNotify, n.notifyGaveUp))
-	mux.HandleFunc(TypeNotifyBatch, n.giveUp(n.HandleNotifyBatch, n.notifyGaveUp))
-	mux.HandleFunc(TypeDigest, n.HandleDigest)
-	mux.HandleFunc(TypeClosing, n.giveUp(n.HandleClosing, n.closingGaveUp))
-	mux.HandleFunc(TypeClosingBatch, n.HandleClosingBatch)
-	mux.HandleFunc(TypeReminder, n.giveUp(n.HandleReminder, n.reminderGaveUp))
+	mux.HandleFunc(tasks.TypeNotify, n.giveUp(n.HandleNotify, n.notifyGaveUp))
+	mux.HandleFunc(tasks.TypeNotifyBatch, n.giveUp(n.HandleNotifyBatch, n.notifyGaveUp))
+	mux.HandleFunc(tasks.TypeDigest, n.HandleDigest)
+	mux.HandleFunc(tasks.TypeClosing, n.giveUp(n.HandleClosing, n.closingGaveUp))
+	mux.HandleFunc(tasks.TypeClosingBatch, n.HandleClosingBatch)
+	mux.HandleFunc(tasks.TypeReminder, n.giveUp(n.HandleReminder, n.reminderGaveUp))
 }
 
 func decodePayload(t *asynq.Task, dst any) error {
@@ -100,18 +101,18 @@ func decodePayload(t *asynq.Task, dst any) error {
 	return nil
 }
 
-func (n *Notifier) leadLog(l *Lead) *logrus.Entry {
+func (n *Notifier) leadLog(l *leadworker.Lead) *logrus.Entry {
 	return n.log.WithFields(logrus.Fields{"lead_id": l.ID, "partner_id": l.PartnerID})
 }
 
 // announced reports whether a lead's announcement has ended.
-func announced(l *Lead) bool {
+func announced(l *leadworker.Lead) bool {
 	nt := l.Notification
 	return nt != nil && (nt.SentAt != nil || nt.Error != "" || nt.Via == "feed")
 }
 
-func (n *Notifier) entry(typ string, l *Lead, rcpt string) *FeedEntry {
-	return &FeedEntry{Type: typ, LeadIDs: []string{l.ID}, Recipient: rcpt, At: n.clock.Now().UTC()}
+func (n *Notifier) entry(typ string, l *leadworker.Lead, rcpt string) *leadworker.FeedEntry {
+	return &leadworker.FeedEntry{Type: typ, LeadIDs: []string{l.ID}, Recipient: rcpt, At: n.clock.Now().UTC()}
 }
 
 // digestTime is DigestAt on the day after day, in loc's wall-clock time
@@ -129,7 +130,7 @@ func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
 	return t
 }
 
-func (n *Notifier) sendTo(ctx context.Context, l *Lead, rcpt Recipient) error {
+func (n *Notifier) sendTo(ctx context.Context, l *leadworker.Lead, rcpt leadworker.Recipient) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (n *Notifier) sendTo(ctx context.Context, l *Lead, rcpt Recipient) error {
 		return err
 	}
 	id := "lead-" + l.ID + ".new"
-	if rcpt.Source == SourceDefault && l.Location != "" {
+	if rcpt.Source == leadworker.SourceDefault && l.Location != "" {
 		id += ".default"
 	}
 	err = n.mail.Send(ctx, n.message(rcpt.Email, id, email, l.ID))
@@ -160,7 +161,7 @@ func (n *Notifier) domain() string {
 }
 
 // view is what an email shows of a lead, labels in locale.
-func (n *Notifier) view(l *Lead, locale string) templates.LeadView {
+func (n *Notifier) view(l *leadworker.Lead, locale string) templates.LeadView {
 	label := func(prefix, v string) string {
 		if v == "" {
 			return ""
@@ -175,10 +176,4 @@ func (n *Notifier) view(l *Lead, locale string) templates.LeadView {
 		PhoneValidity: label("validity.", l.PhoneValidity), ContactRequested: l.ContactRequested,
 		Spam: l.IsSpam(), CreatedAt: l.CreatedAt,
 	}
-}
-
-// shortHash is a short stable digest for Message-IDs.
-func shortHash(parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(sum[:6])
 }

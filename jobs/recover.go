@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 )
 
 // pendingGrace is how old pending work must be before a sweep enqueues it
@@ -22,8 +25,8 @@ func (m *Maintenance) digests(ctx context.Context, at time.Time, dry bool, rep *
 }
 
 func (m *Maintenance) dueDigests(ctx context.Context, at time.Time, dry bool, rep *Report) error {
-	for offset := 0; ; offset += sweepPage {
-		members, err := m.store.dueIDs(ctx, m.store.keys.dueDigests(), at, offset, sweepPage)
+	for offset := 0; ; offset += store.SweepPage {
+		members, err := m.store.Due(ctx, store.DueDigests, at, offset, store.SweepPage)
 		if err != nil || len(members) == 0 {
 			return err
 		}
@@ -31,7 +34,7 @@ func (m *Maintenance) dueDigests(ctx context.Context, at time.Time, dry bool, re
 			rcpt, day, _ := strings.Cut(member, "|")
 			rep.add(Change{Action: "digest", Detail: day})
 			if !dry {
-				if err := m.queue.Digest(ctx, DigestPayload{Recipient: rcpt, Day: day}, at); err != nil {
+				if err := m.queue.Digest(ctx, tasks.DigestPayload{Recipient: rcpt, Day: day}, at); err != nil {
 					return err
 				}
 			}
@@ -40,8 +43,8 @@ func (m *Maintenance) dueDigests(ctx context.Context, at time.Time, dry bool, re
 }
 
 func (m *Maintenance) recoverPending(ctx context.Context, at time.Time, dry bool, rep *Report) error {
-	for offset := 0; ; offset += sweepPage {
-		members, err := m.store.dueIDs(ctx, m.store.keys.pending(), at.Add(-pendingGrace), offset, sweepPage)
+	for offset := 0; ; offset += store.SweepPage {
+		members, err := m.store.Due(ctx, store.Pending, at.Add(-pendingGrace), offset, store.SweepPage)
 		if err != nil || len(members) == 0 {
 			return err
 		}
@@ -85,12 +88,12 @@ func (m *Maintenance) pendingTask(member string) (string, func(context.Context) 
 // requeueBatch enqueues a pending batch again, or forgets it when its ids
 // are gone.
 func (m *Maintenance) requeueBatch(ctx context.Context, member string, enqueue func(context.Context, string, []string) error) error {
-	ids, read, err := m.store.batchIDs(ctx, member)
+	ids, read, err := m.store.BatchIDs(ctx, member)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return m.store.batchDone(ctx, member, read)
+		return m.store.BatchDone(ctx, member, read)
 	}
 	_, name, _ := strings.Cut(member, ":")
 	return enqueue(ctx, name, ids)

@@ -30,20 +30,22 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/samples"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/jobs"
-	"github.com/leadworker/leadworker/worker"
+	"github.com/leadworker/leadworker/worker/httpapi"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 )
 
 const (
-	benchBatchSize    = jobs.MaxBatch // leads per POST /v1/leads:batch
-	benchHTTPClients  = 4             // concurrent batch posters
-	benchBareWorkers  = 16            // concurrent goroutines of the baselines
-	benchPartnerCount = 50            // partners the leads are spread over
+	benchBatchSize    = store.MaxBatch // leads per POST /v1/leads:batch
+	benchHTTPClients  = 4              // concurrent batch posters
+	benchBareWorkers  = 16             // concurrent goroutines of the baselines
+	benchPartnerCount = 50             // partners the leads are spread over
 )
 
 // benchRuns makes lead ids unique across every run of a benchmark function.
@@ -53,30 +55,30 @@ var benchRuns atomic.Int64
 var (
 	benchCustomers = samples.Customers
 	benchNeeds     = samples.Needs
-	benchOfferCTAs = []jobs.CallToAction{jobs.CTAContactMe, jobs.CTAGetItNow, jobs.CTAContactMe, jobs.CTATestDrive}
+	benchOfferCTAs = []leadworker.CallToAction{leadworker.CTAContactMe, leadworker.CTAGetItNow, leadworker.CTAContactMe, leadworker.CTATestDrive}
 	benchSources   = []string{"appsource", "azure_marketplace", "azure_portal"}
-	benchKinds     = []jobs.Kind{jobs.KindCustomerInquiry, jobs.KindMarketingQualified, jobs.KindSalesQualified}
+	benchKinds     = []leadworker.Kind{leadworker.KindCustomerInquiry, leadworker.KindMarketingQualified, leadworker.KindSalesQualified}
 )
 
 // benchIntake returns the i-th realistic lead of run: ~14 fields, customer
 // company/name/email/phone/country, fixture-like need text, a mix of
 // profile and offer leads, some with an originator.
-func benchIntake(run int64, i int, created time.Time) jobs.Intake {
+func benchIntake(run int64, i int, created time.Time) leadworker.Intake {
 	c := benchCustomers[i%len(benchCustomers)]
 	c.Email = fmt.Sprintf("buyer%d@customer-%s.example", i, c.Country)
 	c.Phone = fmt.Sprintf("+00-%04d-%04d", i/10000%10000, i%10000)
-	in := jobs.Intake{
+	in := leadworker.Intake{
 		ID: fmt.Sprintf("L-%d-%07d", run, i), PartnerID: fmt.Sprintf("P-%03d", i%benchPartnerCount),
-		Kind: benchKinds[i%len(benchKinds)], LeadType: jobs.LeadTypeProfile, Source: "solution_provider",
+		Kind: benchKinds[i%len(benchKinds)], LeadType: leadworker.LeadTypeProfile, Source: "solution_provider",
 		Customer: c, Need: benchNeeds[i%len(benchNeeds)], Quality: "high",
 		EmailValidity: "valid", PhoneValidity: "unknown", ContactRequested: i%3 == 0, CreatedAt: &created,
 	}
 	if i%4 == 1 {
-		in.LeadType, in.Kind, in.Location = jobs.LeadTypeOffer, jobs.KindCustomerInquiry, "tokyo"
+		in.LeadType, in.Kind, in.Location = leadworker.LeadTypeOffer, leadworker.KindCustomerInquiry, "tokyo"
 		in.CallToAction, in.Source = benchOfferCTAs[i/4%len(benchOfferCTAs)], benchSources[i%len(benchSources)]
 	}
-	if in.Kind == jobs.KindSalesQualified {
-		in.Originator = &jobs.Person{Name: "Vendor seller", Email: "seller@vendor.example"}
+	if in.Kind == leadworker.KindSalesQualified {
+		in.Originator = &leadworker.Person{Name: "Vendor seller", Email: "seller@vendor.example"}
 	}
 	return in
 }
@@ -91,13 +93,13 @@ func benchRedis(b *testing.B) *redis.Client {
 // at info level, as the daemon does, to io.Discard.
 func benchAPIServer(b *testing.B, client *redis.Client) *httptest.Server {
 	b.Helper()
-	store := jobs.NewStore(client, "bench:", clock.Real{})
+	store := store.NewStore(client, "bench:", clock.Real{})
 	if err := store.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	api := worker.NewAPI(worker.APIDeps{Store: store, Queue: jobs.NewQueue(asynq.NewClientFromRedisClient(client)),
+	api := httpapi.New(httpapi.Deps{Store: store, Queue: tasks.NewQueue(asynq.NewClientFromRedisClient(client)),
 		Inspector: asynq.NewInspectorFromRedisClient(client), Log: log, Clock: clock.Real{}})
 	srv := httptest.NewServer(api)
 	b.Cleanup(srv.Close)
@@ -110,11 +112,11 @@ func benchBatchBodies(b *testing.B, n int) [][]byte {
 	run, created := benchRuns.Add(1), time.Now().Add(-time.Hour).Truncate(time.Second)
 	var bodies [][]byte
 	for start := 0; start < n; start += benchBatchSize {
-		leads := make([]jobs.Intake, 0, benchBatchSize)
+		leads := make([]leadworker.Intake, 0, benchBatchSize)
 		for i := start; i < min(start+benchBatchSize, n); i++ {
 			leads = append(leads, benchIntake(run, i, created))
 		}
-		body, err := json.Marshal(map[string][]jobs.Intake{"leads": leads})
+		body, err := json.Marshal(map[string][]leadworker.Intake{"leads": leads})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -164,7 +166,7 @@ func benchCheckBatch(b *testing.B, answer []byte, want int) {
 // only logs a failed announcement, so a lost enqueue would go unseen.
 func benchCheckQueued(b *testing.B, client *redis.Client, want int) {
 	b.Helper()
-	info, err := asynq.NewInspectorFromRedisClient(client).GetQueueInfo(jobs.QueueNotify)
+	info, err := asynq.NewInspectorFromRedisClient(client).GetQueueInfo(tasks.QueueNotify)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,13 +176,13 @@ func benchCheckQueued(b *testing.B, client *redis.Client, want int) {
 }
 
 // benchAnnounceTasks returns how many announcement tasks the batch intake
-// of n leads enqueues: one per jobs.AnnounceBatch leads of each batch.
+// of n leads enqueues: one per tasks.AnnounceBatch leads of each batch.
 func benchAnnounceTasks(n int) int {
-	tasks := 0
+	count := 0
 	for start := 0; start < n; start += benchBatchSize {
-		tasks += (min(benchBatchSize, n-start) + jobs.AnnounceBatch - 1) / jobs.AnnounceBatch
+		count += (min(benchBatchSize, n-start) + tasks.AnnounceBatch - 1) / tasks.AnnounceBatch
 	}
-	return tasks
+	return count
 }
 
 // benchParallel runs work(i) for i in [0, n) on workers goroutines and
@@ -270,15 +272,15 @@ func BenchmarkIntakeBatch(b *testing.B) {
 	benchRate(b, b.N, "leads/s")
 }
 
-// benchNotifyTask is an announcement task as jobs.Queue.Notify builds it.
+// benchNotifyTask is an announcement task as tasks.Queue.Notify builds it.
 func benchNotifyTask(id string) (*asynq.Task, []asynq.Option) {
 	payload := []byte(`{"lead_id":"` + id + `"}`)
-	return asynq.NewTask(jobs.TypeNotify, payload), []asynq.Option{asynq.TaskID("notify:" + id),
-		asynq.Queue(jobs.QueueNotify), asynq.MaxRetry(20), asynq.Timeout(2 * time.Minute)}
+	return asynq.NewTask(tasks.TypeNotify, payload), []asynq.Option{asynq.TaskID("notify:" + id),
+		asynq.Queue(tasks.QueueNotify), asynq.MaxRetry(20), asynq.Timeout(2 * time.Minute)}
 }
 
 // BenchmarkBareEnqueue is the baseline for intake: b.N small announcement
-// tasks (the shape jobs.Queue.Notify enqueues) through an asynq client on
+// tasks (the shape tasks.Queue.Notify enqueues) through an asynq client on
 // the same go-redis client, from 16 goroutines. One op is one task.
 //
 // Reference: ≈ 40,000 tasks/s on 2 cores.
@@ -302,7 +304,7 @@ func BenchmarkBareEnqueue(b *testing.B) {
 
 // benchHashFields returns a lead's hash as the store writes it (the short
 // field names of jobs/hash.go, empty values left out).
-func benchHashFields(in jobs.Intake, now time.Time) []any {
+func benchHashFields(in leadworker.Intake, now time.Time) []any {
 	at := fmt.Sprint(in.CreatedAt.UnixMilli())
 	all := []string{"bh", "0123456789abcdef", "id", in.ID, "pid", in.PartnerID, "loc", in.Location,
 		"kind", string(in.Kind), "type", string(in.LeadType), "cta", string(in.CallToAction),

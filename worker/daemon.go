@@ -15,8 +15,10 @@ import (
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/metrics"
-	"github.com/leadworker/leadworker/jobs"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
+	"github.com/leadworker/leadworker/worker/httpapi"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 )
@@ -33,7 +35,7 @@ type Daemon struct {
 
 	embedded  *miniredis.Miniredis // nil unless no Redis URL is configured
 	rdb       redis.UniversalClient
-	store     *jobs.Store
+	store     *store.Store
 	mail      *mailer.Mailer
 	client    *asynq.Client
 	tasks     *asynq.Server
@@ -72,7 +74,7 @@ func (d *Daemon) Open(ctx context.Context) error {
 	if err := d.openRedis(ctx); err != nil {
 		return err
 	}
-	d.store = jobs.NewStore(d.rdb, d.cfg.StorePrefix(), d.clock)
+	d.store = store.NewStore(d.rdb, d.cfg.StorePrefix(), d.clock)
 	if err := d.store.Load(ctx); err != nil {
 		return err
 	}
@@ -93,7 +95,7 @@ func (d *Daemon) startScheduler() error {
 		d.log.Info("LEADWORKER_SCHEDULE=off: maintenance jobs run only when enqueued or run by hand")
 		return nil
 	}
-	s, err := newScheduler(d.cfg, jobs.NewQueue(d.client), d.log)
+	s, err := newScheduler(d.cfg, tasks.NewQueue(d.client), d.log)
 	if err != nil {
 		return err
 	}
@@ -148,8 +150,8 @@ func (d *Daemon) startTasks() error {
 	d.client = asynq.NewClientFromRedisClient(d.rdb)
 	d.tasks = asynq.NewServerFromRedisClient(d.rdb, asynq.Config{
 		Concurrency:       d.cfg.Concurrency,
-		Queues:            jobs.Queues,
-		RetryDelayFunc:    jobs.RetryDelay,
+		Queues:            tasks.Queues,
+		RetryDelayFunc:    tasks.RetryDelay,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		TaskCheckInterval: taskCheckInterval,
 		Logger:            d.log.WithField("component", "asynq"),
@@ -184,9 +186,9 @@ func (d *Daemon) listen() error {
 	if err := d.openMonitor(); err != nil {
 		return err
 	}
-	api := NewAPI(APIDeps{Store: d.store, Queue: jobs.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry), Inspector: d.inspector, Log: d.log,
+	api := httpapi.New(httpapi.Deps{Store: d.store, Queue: tasks.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry), Inspector: d.inspector, Log: d.log,
 		Clock: d.clock, Metrics: d.metrics, Monitor: d.monitor, Mail: d.mail, APITokens: d.cfg.APITokens, AdminTokens: d.cfg.AdminTokens})
-	if api.auth.open() {
+	if api.Open() {
 		d.log.Warn("no LEADWORKER_API_TOKENS or LEADWORKER_ADMIN_TOKENS set: the API accepts every request and listens on loopback only")
 	}
 	d.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -207,7 +209,7 @@ func (d *Daemon) openMonitor() error {
 	} else {
 		opt = d.cfg.Redis.AsynqOpt()
 	}
-	d.monitor = asynqmon.New(asynqmon.Options{RootPath: MonitorPath, RedisConnOpt: opt})
+	d.monitor = asynqmon.New(asynqmon.Options{RootPath: httpapi.MonitorPath, RedisConnOpt: opt})
 	return nil
 }
 
@@ -218,7 +220,7 @@ func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 func (d *Daemon) Err() <-chan error { return d.serveErr }
 
 // Store returns the daemon's lead store.
-func (d *Daemon) Store() *jobs.Store { return d.store }
+func (d *Daemon) Store() *store.Store { return d.store }
 
 // Close shuts the daemon down gracefully, each step bounded by the
 // configured shutdown timeout. It is safe to call after a failed Open, and

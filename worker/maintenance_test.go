@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/jobs"
 	"github.com/leadworker/leadworker/worker"
 	"github.com/sirupsen/logrus"
@@ -252,7 +254,7 @@ func TestDryRunChangesNothingAndMatchesTheRun(t *testing.T) {
 		}))
 	}
 	e.must(200, "POST", "/v1/leads/L-01/accept", acceptBody)
-	for _, job := range jobs.JobNames {
+	for _, job := range tasks.JobNames {
 		e.settled() // notices of the previous job, and the announcements, are done
 		before := snapshot(e)
 		dry := e.run(m, job, at, true)
@@ -308,7 +310,7 @@ func TestAcceptRacingExpiry(t *testing.T) {
 	e.must(200, "POST", "/v1/leads:batch", `{"leads":[`+strings.Join(items, ",")+`]}`)
 	accepted := make([]bool, n)
 	var wg sync.WaitGroup
-	deal := jobs.Deal{Name: "d", Value: jobs.Money{Amount: "1", Currency: "USD"}, EstimatedPurchaseDate: "2027-01-01"}
+	deal := leadworker.Deal{Name: "d", Value: leadworker.Money{Amount: "1", Currency: "USD"}, EstimatedPurchaseDate: "2027-01-01"}
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
@@ -330,8 +332,8 @@ func TestAcceptRacingExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok := (accepted[i] && l.Status == jobs.StatusAccepted && l.Outcome == "") ||
-			(!accepted[i] && l.Status == jobs.StatusArchived && l.Outcome == jobs.OutcomeExpired)
+		ok := (accepted[i] && l.Status == leadworker.StatusAccepted && l.Outcome == "") ||
+			(!accepted[i] && l.Status == leadworker.StatusArchived && l.Outcome == leadworker.OutcomeExpired)
 		if !ok {
 			t.Fatalf("%s: accept succeeded %v, stored %s/%s", l.ID, accepted[i], l.Status, l.Outcome)
 		}
@@ -366,7 +368,7 @@ func TestLostClosingNoticesAreSentByTheDigestsJob(t *testing.T) {
 	}
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: e.redis.Addr})
 	defer insp.Close()
-	if lost, err := insp.DeleteAllPendingTasks(jobs.QueueMail); err != nil || lost != 1 {
+	if lost, err := insp.DeleteAllPendingTasks(tasks.QueueMail); err != nil || lost != 1 {
 		t.Fatalf("deleted %d queued notice tasks (%v), want the expiry's one batch", lost, err)
 	}
 	d := openDaemon(t, e)
@@ -391,9 +393,9 @@ func TestLostAnnouncementBatchIsSentByTheDigestsJob(t *testing.T) {
 	e := setup(t, "LEADWORKER_SCHEDULE", "off")
 	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
 	tools := e.tools()
-	var ins []jobs.Intake
+	var ins []leadworker.Intake
 	for i := range 5 {
-		var in jobs.Intake
+		var in leadworker.Intake
 		if err := json.Unmarshal(mustMarshal(lead(fmt.Sprintf("L-LOSTB-%d", i))), &in); err != nil {
 			t.Fatal(err)
 		}

@@ -53,10 +53,12 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jordan-wright/email"
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/jobs"
 	"github.com/leadworker/leadworker/templates"
 	"github.com/leadworker/leadworker/worker"
 	"github.com/redis/go-redis/v9"
@@ -163,9 +165,9 @@ func (e *benchNotifyEnv) putPartners(b *testing.B) {
 	for i := range benchNotifyPartners {
 		pid := benchNotifyPartner(i)
 		zone, locale := benchNotifyZones[i%len(benchNotifyZones)], benchNotifyLocales[i%len(benchNotifyLocales)]
-		c := jobs.Contacts{
-			Default: &jobs.Contact{Email: fmt.Sprintf("leads@partner-%04d.example", i), Name: "Partner " + pid, Locale: locale, TimeZone: zone},
-			Locations: map[string]jobs.Contact{"tokyo": {Email: fmt.Sprintf("tokyo-sales@partner-%04d.example", i),
+		c := leadworker.Contacts{
+			Default: &leadworker.Contact{Email: fmt.Sprintf("leads@partner-%04d.example", i), Name: "Partner " + pid, Locale: locale, TimeZone: zone},
+			Locations: map[string]leadworker.Contact{"tokyo": {Email: fmt.Sprintf("tokyo-sales@partner-%04d.example", i),
 				Name: "東京営業部", Locale: "ja", TimeZone: "Asia/Tokyo"}},
 		}
 		raw, _ := json.Marshal(c)
@@ -198,20 +200,20 @@ func (e *benchNotifyEnv) request(hc *http.Client, method, path string, body []by
 // benchNotifyIntake is the i-th lead of run: the realistic intake benchIntake
 // builds, spread over benchNotifyPartners partners, and never an
 // informational offer (those go to the feed only, not by email).
-func benchNotifyIntake(run int64, i int, created time.Time) jobs.Intake {
+func benchNotifyIntake(run int64, i int, created time.Time) leadworker.Intake {
 	in := benchIntake(run, i, created)
 	in.ID = fmt.Sprintf("L-N%d-%07d", run, i)
 	in.PartnerID = benchNotifyPartner(i % benchNotifyPartners)
 	if in.IsInformational() {
-		in.CallToAction = jobs.CTAContactMe
+		in.CallToAction = leadworker.CTAContactMe
 	}
 	return in
 }
 
 // benchNotifyLeads returns n leads of a new run.
-func benchNotifyLeads(n int) []jobs.Intake {
+func benchNotifyLeads(n int) []leadworker.Intake {
 	run, created := benchRuns.Add(1), time.Now().Add(-time.Hour).Truncate(time.Second)
-	leads := make([]jobs.Intake, n)
+	leads := make([]leadworker.Intake, n)
 	for i := range leads {
 		leads[i] = benchNotifyIntake(run, i, created)
 	}
@@ -232,7 +234,7 @@ type benchNotifyCollector struct {
 	doneOnce sync.Once
 }
 
-func benchNotifyCollect(sink *testenv.Sink, leads []jobs.Intake) *benchNotifyCollector {
+func benchNotifyCollect(sink *testenv.Sink, leads []leadworker.Intake) *benchNotifyCollector {
 	c := &benchNotifyCollector{index: make(map[string]int, len(leads)), at: make([]atomic.Int64, len(leads)),
 		count: make([]atomic.Int32, len(leads)), want: int64(len(leads)), done: make(chan struct{})}
 	for i, l := range leads {
@@ -270,7 +272,7 @@ func (c *benchNotifyCollector) wait(timeout time.Duration) bool {
 
 // check fails b unless every lead got exactly one message, and nothing else
 // was accepted.
-func (c *benchNotifyCollector) check(b *testing.B, leads []jobs.Intake) {
+func (c *benchNotifyCollector) check(b *testing.B, leads []leadworker.Intake) {
 	b.Helper()
 	var missing, dup []string
 	for i, l := range leads {
@@ -313,11 +315,11 @@ func benchNotifyLeadID(data []byte) string {
 }
 
 // benchNotifyBatches encodes leads as POST /v1/leads:batch bodies.
-func benchNotifyBatches(b *testing.B, leads []jobs.Intake) [][]byte {
+func benchNotifyBatches(b *testing.B, leads []leadworker.Intake) [][]byte {
 	b.Helper()
 	var bodies [][]byte
-	for start := 0; start < len(leads); start += jobs.MaxBatch {
-		body, err := json.Marshal(map[string][]jobs.Intake{"leads": leads[start:min(start+jobs.MaxBatch, len(leads))]})
+	for start := 0; start < len(leads); start += store.MaxBatch {
+		body, err := json.Marshal(map[string][]leadworker.Intake{"leads": leads[start:min(start+store.MaxBatch, len(leads))]})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -333,7 +335,7 @@ func benchNotifyDrained(b *testing.B, client *redis.Client) {
 	in := asynq.NewInspectorFromRedisClient(client)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		info, err := in.GetQueueInfo(jobs.QueueNotify)
+		info, err := in.GetQueueInfo(tasks.QueueNotify)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -483,7 +485,7 @@ func benchNotifyThroughput(b *testing.B, concurrency int) {
 	}
 	cpu.report(b, e.redis, elapsed, b.N, "email")
 	for i, a := range answers {
-		benchCheckBatch(b, a, min(jobs.MaxBatch, b.N-i*jobs.MaxBatch))
+		benchCheckBatch(b, a, min(store.MaxBatch, b.N-i*store.MaxBatch))
 	}
 	benchNotifyDrained(b, e.redis) // also lets any duplicate send arrive
 	col.check(b, leads)
@@ -698,13 +700,13 @@ func BenchmarkNotifyNoopTasks(b *testing.B) {
 	var done atomic.Int64
 	finished := make(chan struct{})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(jobs.TypeNotify, func(context.Context, *asynq.Task) error {
+	mux.HandleFunc(tasks.TypeNotify, func(context.Context, *asynq.Task) error {
 		if done.Add(1) == int64(b.N) {
 			close(finished)
 		}
 		return nil
 	})
-	srv := asynq.NewServerFromRedisClient(client, asynq.Config{Concurrency: benchNotifyConcurrency, Queues: jobs.Queues,
+	srv := asynq.NewServerFromRedisClient(client, asynq.Config{Concurrency: benchNotifyConcurrency, Queues: tasks.Queues,
 		TaskCheckInterval: 100 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	cpu := benchNotifyCPUStart(b, client)
 	start := time.Now()

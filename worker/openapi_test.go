@@ -20,11 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/metrics"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/jobs"
-	"github.com/leadworker/leadworker/worker"
+	"github.com/leadworker/leadworker/worker/httpapi"
 	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v3"
 )
@@ -36,7 +38,7 @@ import (
 // Go type (and, along the scenario, equals what the daemon answers); and the
 // daemon serves it.
 
-const openAPIFile = "openapi.yaml"
+const openAPIFile = "httpapi/openapi.yaml"
 
 // oaDoc is the parsed document.
 type oaDoc struct {
@@ -216,7 +218,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	r := testenv.StartRedis(t)
 	// Every optional dependency is set, so that the routes registered only
 	// with it are listed too.
-	api := worker.NewAPI(worker.APIDeps{Store: jobs.NewStore(r.Client(), "openapi-test:", clock.Real{}),
+	api := httpapi.New(httpapi.Deps{Store: store.NewStore(r.Client(), "openapi-test:", clock.Real{}),
 		Log: logrus.New(), Clock: clock.Real{}, Metrics: metrics.New(), Monitor: http.NotFoundHandler()})
 
 	registered := map[string]string{}
@@ -235,7 +237,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for norm, key := range documented {
 		// The asynq web monitor is mounted for every method and sub-path
 		// under MonitorPath; Routes lists only "METHOD /path" routes.
-		if strings.HasPrefix(strings.SplitN(key, " ", 2)[1], worker.MonitorPath+"/") {
+		if strings.HasPrefix(strings.SplitN(key, " ", 2)[1], httpapi.MonitorPath+"/") {
 			continue
 		}
 		if _, ok := registered[norm]; !ok {
@@ -329,10 +331,10 @@ func checkOperation(t *testing.T, doc *oaDoc, o operation) {
 // here with the same JSON names.
 type (
 	closeRequest struct {
-		Outcome jobs.Outcome `json:"outcome"`
+		Outcome leadworker.Outcome `json:"outcome"`
 	}
 	batchRequest struct {
-		Leads []jobs.Intake `json:"leads"`
+		Leads []leadworker.Intake `json:"leads"`
 	}
 	errorDetail struct {
 		Code    string `json:"code"`
@@ -343,19 +345,19 @@ type (
 		Error errorDetail `json:"error"`
 	}
 	batchItem struct {
-		Index  int          `json:"index"`
-		Status int          `json:"status"`
-		Lead   *jobs.Lead   `json:"lead,omitempty"`
-		Error  *errorDetail `json:"error,omitempty"`
+		Index  int              `json:"index"`
+		Status int              `json:"status"`
+		Lead   *leadworker.Lead `json:"lead,omitempty"`
+		Error  *errorDetail     `json:"error,omitempty"`
 	}
 	batchResult struct {
 		Results []batchItem `json:"results"`
 	}
 	feedPage struct {
-		Items []jobs.FeedEntry `json:"items"`
+		Items []leadworker.FeedEntry `json:"items"`
 	}
 	runList struct {
-		Runs []jobs.RunRecord `json:"runs"`
+		Runs []store.RunRecord `json:"runs"`
 	}
 	taskRequest struct {
 		Type      string          `json:"type"`
@@ -394,36 +396,36 @@ type (
 )
 
 var goTypes = map[string]reflect.Type{
-	"Intake":             reflect.TypeFor[jobs.Intake](),
-	"Lead":               reflect.TypeFor[jobs.Lead](),
-	"Customer":           reflect.TypeFor[jobs.Customer](),
-	"Person":             reflect.TypeFor[jobs.Person](),
-	"DealContact":        reflect.TypeFor[jobs.Person](),
-	"Notification":       reflect.TypeFor[jobs.Notification](),
-	"Money":              reflect.TypeFor[jobs.Money](),
-	"Deal":               reflect.TypeFor[jobs.Deal](),
-	"DealPatch":          reflect.TypeFor[jobs.DealPatch](),
-	"Decline":            reflect.TypeFor[jobs.Decline](),
+	"Intake":             reflect.TypeFor[leadworker.Intake](),
+	"Lead":               reflect.TypeFor[leadworker.Lead](),
+	"Customer":           reflect.TypeFor[leadworker.Customer](),
+	"Person":             reflect.TypeFor[leadworker.Person](),
+	"DealContact":        reflect.TypeFor[leadworker.Person](),
+	"Notification":       reflect.TypeFor[leadworker.Notification](),
+	"Money":              reflect.TypeFor[leadworker.Money](),
+	"Deal":               reflect.TypeFor[leadworker.Deal](),
+	"DealPatch":          reflect.TypeFor[leadworker.DealPatch](),
+	"Decline":            reflect.TypeFor[leadworker.Decline](),
 	"CloseRequest":       reflect.TypeFor[closeRequest](),
-	"Contact":            reflect.TypeFor[jobs.Contact](),
-	"Contacts":           reflect.TypeFor[jobs.Contacts](),
-	"Preferences":        reflect.TypeFor[jobs.Preferences](),
-	"Partner":            reflect.TypeFor[jobs.Partner](),
-	"Page":               reflect.TypeFor[jobs.Page](),
+	"Contact":            reflect.TypeFor[leadworker.Contact](),
+	"Contacts":           reflect.TypeFor[leadworker.Contacts](),
+	"Preferences":        reflect.TypeFor[leadworker.Preferences](),
+	"Partner":            reflect.TypeFor[leadworker.Partner](),
+	"Page":               reflect.TypeFor[store.Page](),
 	"BatchRequest":       reflect.TypeFor[batchRequest](),
 	"BatchItem":          reflect.TypeFor[batchItem](),
 	"BatchResult":        reflect.TypeFor[batchResult](),
-	"FeedEntry":          reflect.TypeFor[jobs.FeedEntry](),
+	"FeedEntry":          reflect.TypeFor[leadworker.FeedEntry](),
 	"Feed":               reflect.TypeFor[feedPage](),
-	"RunRecord":          reflect.TypeFor[jobs.RunRecord](),
+	"RunRecord":          reflect.TypeFor[store.RunRecord](),
 	"RunList":            reflect.TypeFor[runList](),
-	"NotifyPayload":      reflect.TypeFor[jobs.NotifyPayload](),
-	"DigestPayload":      reflect.TypeFor[jobs.DigestPayload](),
-	"ClosingPayload":     reflect.TypeFor[jobs.ClosingPayload](),
-	"ReminderPayload":    reflect.TypeFor[jobs.ReminderPayload](),
-	"MaintenancePayload": reflect.TypeFor[jobs.MaintenancePayload](),
+	"NotifyPayload":      reflect.TypeFor[tasks.NotifyPayload](),
+	"DigestPayload":      reflect.TypeFor[tasks.DigestPayload](),
+	"ClosingPayload":     reflect.TypeFor[tasks.ClosingPayload](),
+	"ReminderPayload":    reflect.TypeFor[tasks.ReminderPayload](),
+	"MaintenancePayload": reflect.TypeFor[tasks.MaintenancePayload](),
 	"TaskRequest":        reflect.TypeFor[taskRequest](),
-	"Enqueued":           reflect.TypeFor[jobs.Enqueued](),
+	"Enqueued":           reflect.TypeFor[tasks.Enqueued](),
 	"QueueInfo":          reflect.TypeFor[queueInfo](),
 	"QueueStats":         reflect.TypeFor[queueStats](),
 	"Health":             reflect.TypeFor[health](),
@@ -435,11 +437,11 @@ var goTypes = map[string]reflect.Type{
 
 // taskPayloads are the payload types of the task types.
 var taskPayloads = map[string]reflect.Type{
-	jobs.TypeNotify:      reflect.TypeFor[jobs.NotifyPayload](),
-	jobs.TypeDigest:      reflect.TypeFor[jobs.DigestPayload](),
-	jobs.TypeClosing:     reflect.TypeFor[jobs.ClosingPayload](),
-	jobs.TypeReminder:    reflect.TypeFor[jobs.ReminderPayload](),
-	jobs.TypeMaintenance: reflect.TypeFor[jobs.MaintenancePayload](),
+	tasks.TypeNotify:      reflect.TypeFor[tasks.NotifyPayload](),
+	tasks.TypeDigest:      reflect.TypeFor[tasks.DigestPayload](),
+	tasks.TypeClosing:     reflect.TypeFor[tasks.ClosingPayload](),
+	tasks.TypeReminder:    reflect.TypeFor[tasks.ReminderPayload](),
+	tasks.TypeMaintenance: reflect.TypeFor[tasks.MaintenancePayload](),
 }
 
 // jsonNames lists the JSON object keys encoding/json uses for a struct type,
@@ -524,7 +526,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		}
 	}
 	partnerContacts := obj(obj(obj(schemas["Partner"])["properties"])["contacts"])
-	if got, want := propertyNames(partnerContacts), jsonNames(reflect.TypeFor[jobs.Contacts]()); !slices.Equal(got, want) {
+	if got, want := propertyNames(partnerContacts), jsonNames(reflect.TypeFor[leadworker.Contacts]()); !slices.Equal(got, want) {
 		t.Errorf("Partner.contacts has properties %v, want %v", got, want)
 	}
 
@@ -537,21 +539,21 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		schema any
 		want   []string
 	}{
-		{"Kind", ref("Kind"), jobs.Kinds},
-		{"LeadType", ref("LeadType"), jobs.LeadTypes},
-		{"CallToAction", ref("CallToAction"), jobs.CallsToAction},
-		{"Source", ref("Source"), jobs.Sources},
-		{"Quality", ref("Quality"), jobs.Qualities},
-		{"EmailValidity", ref("EmailValidity"), jobs.EmailValidites},
-		{"PhoneValidity", ref("PhoneValidity"), jobs.PhoneValidites},
-		{"Status", ref("Status"), jobs.Statuses},
-		{"Outcome", ref("Outcome"), jobs.Outcomes},
-		{"Alert", ref("Alert"), []string{string(jobs.AlertNone), string(jobs.AlertContactMe), string(jobs.AlertContactMeOverdue)}},
-		{"Locale", ref("Locale"), jobs.Locales},
-		{"Job", ref("Job"), jobs.JobNames},
-		{"TaskType", ref("TaskType"), jobs.TaskTypes},
-		{"ReminderPayload.stage", prop("ReminderPayload", "stage"), []string{jobs.StageFirst, jobs.StageExpiry}},
-		{"CloseRequest.outcome", prop("CloseRequest", "outcome"), []string{string(jobs.OutcomeWon), string(jobs.OutcomeLost)}},
+		{"Kind", ref("Kind"), leadworker.Kinds},
+		{"LeadType", ref("LeadType"), leadworker.LeadTypes},
+		{"CallToAction", ref("CallToAction"), leadworker.CallsToAction},
+		{"Source", ref("Source"), leadworker.Sources},
+		{"Quality", ref("Quality"), leadworker.Qualities},
+		{"EmailValidity", ref("EmailValidity"), leadworker.EmailValidites},
+		{"PhoneValidity", ref("PhoneValidity"), leadworker.PhoneValidites},
+		{"Status", ref("Status"), leadworker.Statuses},
+		{"Outcome", ref("Outcome"), leadworker.Outcomes},
+		{"Alert", ref("Alert"), []string{string(leadworker.AlertNone), string(leadworker.AlertContactMe), string(leadworker.AlertContactMeOverdue)}},
+		{"Locale", ref("Locale"), leadworker.Locales},
+		{"Job", ref("Job"), tasks.JobNames},
+		{"TaskType", ref("TaskType"), tasks.TaskTypes},
+		{"ReminderPayload.stage", prop("ReminderPayload", "stage"), []string{tasks.StageFirst, tasks.StageExpiry}},
+		{"CloseRequest.outcome", prop("CloseRequest", "outcome"), []string{string(leadworker.OutcomeWon), string(leadworker.OutcomeLost)}},
 	}
 	for _, tt := range ordered {
 		if got := enumOf(t, doc, tt.schema); !slices.Equal(got, tt.want) {
@@ -560,10 +562,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	}
 	feedTypes := feedTypeConsts(t)
 	if got := enumOf(t, doc, prop("FeedEntry", "type")); !sameSet(got, feedTypes) {
-		t.Errorf("enum FeedEntry.type is %v; package jobs declares %v", got, feedTypes)
+		t.Errorf("enum FeedEntry.type is %v; package leadworker declares %v", got, feedTypes)
 	}
 
-	// The error codes and their statuses, read from worker/errors.go.
+	// The error codes and their statuses, read from worker/httpapi/errors.go.
 	table := statusTable(t)
 	var codes []string
 	for code := range table {
@@ -607,16 +609,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 			documented = append(documented, p["name"].(string))
 		}
 	}
-	if accepted := compositeKeys(t, "list.go", "listParams"); !sameSet(documented, accepted) {
+	if accepted := compositeKeys(t, "httpapi/list.go", "listParams"); !sameSet(documented, accepted) {
 		t.Errorf("GET /v1/leads documents query parameters %v; list.go's listParams accepts %v", documented, accepted)
 	}
 }
 
-// feedTypeConsts returns the values of package jobs' string constants
+// feedTypeConsts returns the values of package leadworker' string constants
 // named Feed<Something>: the feed entry types.
 func feedTypeConsts(t *testing.T) []string {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), "../jobs", func(fi os.FileInfo) bool {
+	pkgs, err := parser.ParseDir(token.NewFileSet(), "..", func(fi os.FileInfo) bool {
 		return !strings.HasSuffix(fi.Name(), "_test.go")
 	}, 0)
 	if err != nil {
@@ -644,7 +646,7 @@ func feedTypeConsts(t *testing.T) []string {
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no Feed* constants found in package jobs")
+		t.Fatal("no Feed* constants found in package leadworker")
 	}
 	return out
 }
@@ -705,12 +707,12 @@ func packageVar(t *testing.T, file, name string) *ast.CompositeLit {
 // statusTable reads errors.go's statusOf: every error code and its status.
 func statusTable(t *testing.T) map[string]int {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "httpapi/errors.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	consts := map[string]string{"EInvalid": jobs.EInvalid, "ENotFound": jobs.ENotFound,
-		"EConflict": jobs.EConflict, "EInternal": jobs.EInternal}
+	consts := map[string]string{"EInvalid": leadworker.EInvalid, "ENotFound": leadworker.ENotFound,
+		"EConflict": leadworker.EConflict, "EInternal": leadworker.EInternal}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if vs, ok := n.(*ast.ValueSpec); ok {
 			for i, name := range vs.Names {
@@ -735,7 +737,7 @@ func statusTable(t *testing.T) map[string]int {
 		}
 	}
 	table := map[string]int{}
-	for _, elt := range packageVar(t, "errors.go", "statusOf").Elts {
+	for _, elt := range packageVar(t, "httpapi/errors.go", "statusOf").Elts {
 		kv := elt.(*ast.KeyValueExpr)
 		var key string
 		switch k := kv.Key.(type) {
@@ -1092,12 +1094,12 @@ func TestOpenAPIExamplesAgainstTheDaemon(t *testing.T) {
 				t.Errorf("GET /metrics has no line %q", line)
 			}
 		}
-		res, _ = call(t, e, "GET", worker.MonitorPath+"/", testAdminToken, nil)
+		res, _ = call(t, e, "GET", httpapi.MonitorPath+"/", testAdminToken, nil)
 		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
-			t.Errorf("GET %s/: %d %s", worker.MonitorPath, res.StatusCode, res.Header.Get("Content-Type"))
+			t.Errorf("GET %s/: %d %s", httpapi.MonitorPath, res.StatusCode, res.Header.Get("Content-Type"))
 		}
-		if res, _ = call(t, e, "GET", worker.MonitorPath+"/", testAPIToken, nil); res.StatusCode != 401 {
-			t.Errorf("GET %s/ with an API token: %d, want 401", worker.MonitorPath, res.StatusCode)
+		if res, _ = call(t, e, "GET", httpapi.MonitorPath+"/", testAPIToken, nil); res.StatusCode != 401 {
+			t.Errorf("GET %s/ with an API token: %d, want 401", httpapi.MonitorPath, res.StatusCode)
 		}
 	})
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/config"
-	"github.com/leadworker/leadworker/jobs"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
 )
@@ -18,15 +18,15 @@ import (
 // however many replicas tick, one run happens.
 type scheduler struct {
 	cron  *cron.Cron
-	queue *jobs.Queue
+	queue *tasks.Queue
 	log   *logrus.Logger
 }
 
-func newScheduler(cfg *config.Config, queue *jobs.Queue, log *logrus.Logger) (*scheduler, error) {
+func newScheduler(cfg *config.Config, queue *tasks.Queue, log *logrus.Logger) (*scheduler, error) {
 	l := cronLogger{log}
 	s := &scheduler{queue: queue, log: log, cron: cron.New(cron.WithLocation(time.UTC), cron.WithParser(config.CronParser),
 		cron.WithLogger(l), cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))}
-	for _, job := range jobs.JobNames {
+	for _, job := range tasks.JobNames {
 		if _, err := s.cron.AddFunc(cfg.Cron[job], func() { s.tick(job) }); err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", job, err)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/leadworker/leadworker/internal/testenv"
 	"github.com/leadworker/leadworker/templates"
 	"github.com/leadworker/leadworker/worker"
+	"github.com/leadworker/leadworker/worker/httpapi"
 )
 
 const (
@@ -79,7 +80,7 @@ func adminRequests(t *testing.T) []adminRequest {
 		"POST /admin/v1/tasks": `{"type":"lead:notify","payload":{"lead_id":"L-SNEAK"},"process_at":"` + later + `"}`,
 	}
 	var out []adminRequest
-	for _, route := range worker.NewAPI(worker.APIDeps{}).Routes() {
+	for _, route := range httpapi.New(httpapi.Deps{}).Routes() {
 		method, path, _ := strings.Cut(route, " ")
 		if !strings.HasPrefix(path, "/admin/") {
 			continue
@@ -94,17 +95,17 @@ func adminRequests(t *testing.T) []adminRequest {
 		t.Fatalf("only %d admin requests from the API's routes: %v", len(out), out)
 	}
 	return append(out, []adminRequest{
-		{"GET", worker.MonitorPath + "/", ""},
-		{"GET", worker.MonitorPath + "/queues/notify", ""},
-		{"GET", worker.MonitorPath + "/api/queues", ""},
-		{"GET", worker.MonitorPath + "/api/queues/notify/scheduled_tasks", ""},
-		{"GET", worker.MonitorPath + "/api/redis_info", ""},
-		{"GET", worker.MonitorPath + "/api/servers", ""},
-		{"POST", worker.MonitorPath + "/api/queues/notify:pause", ""},
-		{"DELETE", worker.MonitorPath + "/api/queues/notify?force=true", ""},
-		{"DELETE", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:delete_all", ""},
-		{"POST", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:run_all", ""},
-		{"POST", worker.MonitorPath + "/api/queues/notify/scheduled_tasks:batch_delete", `{"task_ids":["x"]}`},
+		{"GET", httpapi.MonitorPath + "/", ""},
+		{"GET", httpapi.MonitorPath + "/queues/notify", ""},
+		{"GET", httpapi.MonitorPath + "/api/queues", ""},
+		{"GET", httpapi.MonitorPath + "/api/queues/notify/scheduled_tasks", ""},
+		{"GET", httpapi.MonitorPath + "/api/redis_info", ""},
+		{"GET", httpapi.MonitorPath + "/api/servers", ""},
+		{"POST", httpapi.MonitorPath + "/api/queues/notify:pause", ""},
+		{"DELETE", httpapi.MonitorPath + "/api/queues/notify?force=true", ""},
+		{"DELETE", httpapi.MonitorPath + "/api/queues/notify/scheduled_tasks:delete_all", ""},
+		{"POST", httpapi.MonitorPath + "/api/queues/notify/scheduled_tasks:run_all", ""},
+		{"POST", httpapi.MonitorPath + "/api/queues/notify/scheduled_tasks:batch_delete", `{"task_ids":["x"]}`},
 	}...)
 }
 
@@ -213,7 +214,7 @@ func TestSecurityAdminPathVariants(t *testing.T) {
 	e := setup(t)
 	for _, path := range []string{
 		"/admin/v1/queues/", "/admin//v1/queues", "/admin/v1/./queues", "/admin/v1/x/../queues", "/ADMIN/v1/queues",
-		"/admin/v1/queues%2F", "/admin%2Fv1%2Fqueues", "/v1/../admin/v1/queues", worker.MonitorPath, worker.MonitorPath + "//api/queues",
+		"/admin/v1/queues%2F", "/admin%2Fv1%2Fqueues", "/v1/../admin/v1/queues", httpapi.MonitorPath, httpapi.MonitorPath + "//api/queues",
 		"/admin/v1/maintenance/expire/", "/admin/v1/maintenance/expire%2F..%2F..%2Fqueues",
 	} {
 		for _, method := range []string{"GET", "POST", "OPTIONS"} {
@@ -246,7 +247,7 @@ func TestSecurityAdminClosedWithoutAdminTokens(t *testing.T) {
 	}{
 		{"API tokens only", "LEADWORKER_ADMIN_TOKENS", []request{
 			{apiAuth, "/admin/v1/queues", 401}, {adminAuth, "/admin/v1/queues", 401}, {"", "/admin/v1/queues", 401},
-			{apiAuth, worker.MonitorPath + "/", 401}, {apiAuth, "/v1/leads", 200},
+			{apiAuth, httpapi.MonitorPath + "/", 401}, {apiAuth, "/v1/leads", 200},
 		}},
 		{"admin tokens only", "LEADWORKER_API_TOKENS", []request{
 			{adminAuth, "/admin/v1/queues", 200}, {adminAuth, "/v1/leads", 200}, {apiAuth, "/v1/leads", 401}, {"", "/v1/leads", 401},
@@ -950,8 +951,8 @@ func secretScenario(e *env, api, admin, wrong string) {
 		{"GET", "/admin/v1/queues?token=" + admin, "Bearer " + wrong, nil, 401},
 		{"POST", "/admin/v1/maintenance/expire", "Bearer " + admin, nil, 202},
 		{"POST", "/admin/v1/tasks", "Bearer " + admin, map[string]any{"type": "maintenance:run", "payload": map[string]any{"job": "digests"}}, 202},
-		{"GET", worker.MonitorPath + "/api/queues", "Bearer " + admin, nil, 200},
-		{"GET", worker.MonitorPath + "/api/queues?token=" + admin, "Bearer " + wrong, nil, 401},
+		{"GET", httpapi.MonitorPath + "/api/queues", "Bearer " + admin, nil, 200},
+		{"GET", httpapi.MonitorPath + "/api/queues?token=" + admin, "Bearer " + wrong, nil, 401},
 	}
 	run := func(method, path, auth string, body any, status int) {
 		var rd io.Reader

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/config"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/jobs"
 	"github.com/sirupsen/logrus"
 )
@@ -15,7 +16,7 @@ import (
 func (d *Daemon) handlers() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(d.track, d.logTasks)
-	queue := jobs.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry)
+	queue := tasks.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry)
 	notifier := jobs.NewNotifier(d.store, queue, d.mail, d.clock, d.log, notifyConfig(d.cfg))
 	notifier.SetMetrics(d.metrics)
 	notifier.Register(mux)

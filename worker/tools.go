@@ -7,6 +7,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/jobs"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
@@ -15,8 +17,8 @@ import (
 // Tools is what the one-shot commands (maintenance, enqueue) work with: the
 // configured Redis, the lead store, the queue and the maintenance jobs.
 type Tools struct {
-	Store       *jobs.Store
-	Queue       *jobs.Queue
+	Store       *store.Store
+	Queue       *tasks.Queue
 	Maintenance *jobs.Maintenance
 	rdb         redis.UniversalClient
 }
@@ -32,8 +34,8 @@ func OpenTools(ctx context.Context, cfg *config.Config, log *logrus.Logger, clk 
 		rdb.Close()
 		return nil, err
 	}
-	store := jobs.NewStore(rdb, cfg.StorePrefix(), clk)
-	queue := jobs.NewQueue(asynq.NewClientFromRedisClient(rdb)).WithMaxRetry(cfg.MaxRetry)
+	store := store.NewStore(rdb, cfg.StorePrefix(), clk)
+	queue := tasks.NewQueue(asynq.NewClientFromRedisClient(rdb)).WithMaxRetry(cfg.MaxRetry)
 	return &Tools{Store: store, Queue: queue, rdb: rdb,
 		Maintenance: jobs.NewMaintenance(store, queue, clk, log, maintenanceConfig(cfg))}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
+	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/jobs"
 	"github.com/leadworker/leadworker/worker"
 )
@@ -45,7 +46,7 @@ func maintenance(ctx context.Context, args []string, getenv func(string) string,
 	at := atFlag{time.Now()}
 	fs.Var(&at, "at", "run as of this RFC 3339 instant (default: now)")
 	job, rest := firstArg(args)
-	if err := fs.Parse(rest); err != nil || fs.NArg() > 0 || jobs.ValidateJob(job) != nil {
+	if err := fs.Parse(rest); err != nil || fs.NArg() > 0 || tasks.ValidateJob(job) != nil {
 		fmt.Fprintf(stderr, "usage: leadworker maintenance <%s> [--dry-run] [--at 2026-12-04T00:00:00Z]\n", joinJobs())
 		return 2
 	}
@@ -65,7 +66,7 @@ func firstArg(args []string) (string, []string) {
 	return args[0], args[1:]
 }
 
-func joinJobs() string { return strings.Join(jobs.JobNames, "|") }
+func joinJobs() string { return strings.Join(tasks.JobNames, "|") }
 
 // atFlag is an RFC 3339 instant given with --at.
 type atFlag struct{ t time.Time }
@@ -110,4 +111,4 @@ func enqueue(ctx context.Context, args []string, getenv func(string) string, std
 	})
 }
 
-func joinTypes() string { return strings.Join(jobs.TaskTypes, "|") }
+func joinTypes() string { return strings.Join(tasks.TaskTypes, "|") }

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadworker/leadworker/internal/store"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/jobs"
 )
 
 // The daemon's memory, as the operating system sees it: a real
@@ -164,14 +164,14 @@ func (d *rssDaemon) waitDelivered(delivered <-chan struct{}, timeout time.Durati
 }
 
 // rssBodies encodes n leads, spread over the partners, as POST
-// /v1/leads:batch bodies of jobs.MaxBatch leads.
+// /v1/leads:batch bodies of store.MaxBatch leads.
 func rssBodies(b *testing.B, n int) [][]byte {
 	b.Helper()
 	created := time.Now().Add(-time.Hour)
 	var bodies [][]byte
-	for start := 0; start < n; start += jobs.MaxBatch {
-		leads := make([]map[string]any, 0, jobs.MaxBatch)
-		for i := start; i < min(start+jobs.MaxBatch, n); i++ {
+	for start := 0; start < n; start += store.MaxBatch {
+		leads := make([]map[string]any, 0, store.MaxBatch)
+		for i := start; i < min(start+store.MaxBatch, n); i++ {
 			l := replicaLead(fmt.Sprintf("L-RSS-%07d", i), created)
 			l["partner_id"] = rssPartner(i % rssPartners)
 			leads = append(leads, l)

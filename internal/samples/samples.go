@@ -2,12 +2,12 @@
 // benchmarks and load tests.
 package samples
 
-import "github.com/leadworker/leadworker/jobs"
+import "github.com/leadworker/leadworker"
 
 // Sample customers and needs, in the portal's languages, taken from the
 // shared lead fixtures: benchmarks and load tests cycle through them.
 var (
-	Customers = []jobs.Customer{
+	Customers = []leadworker.Customer{
 		{Company: "Woodgrove 銀行", Name: "鈴木 一郎", Country: "JP"},
 		{Company: "Contoso 株式会社", Name: "佐藤 花子", Country: "JP"},
 		{Company: "Tailspin Toys Japan", Name: "鈴木 一郎", Country: "JP"},

@@ -22,7 +22,8 @@ type Redis struct {
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has exited
-	tb     testing.TB
+	tb     testing.TB       // nil for a server started by RunWithRedis
+	fatalf func(format string, args ...any)
 }
 
 // StartRedis starts a redis-server on a free loopback port and stops it when
@@ -33,40 +34,60 @@ func StartRedis(tb testing.TB, args ...string) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Fatalf("redis-server is not installed; tests need a real Redis >= 6.2: apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)")
 	}
-	r := &Redis{dir: tb.TempDir(), tb: tb}
+	r := &Redis{dir: tb.TempDir(), tb: tb, fatalf: tb.Fatalf}
 	tb.Cleanup(r.Stop)
-	// A free port can be taken by a parallel test before this server binds
-	// it: then try another, rather than talk to that test's server.
+	r.startOnFreePort(args...)
+	return r
+}
+
+// startDetached starts a redis-server in dir that no test owns: the
+// caller kills it.
+func startDetached(dir string) (r *Redis, err error) {
+	r = &Redis{dir: dir, fatalf: func(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	r.startOnFreePort()
+	return r, nil
+}
+
+// startOnFreePort starts the server on a free port. A free port can be
+// taken by a parallel test before this server binds it: then it tries
+// another, rather than talk to that test's server.
+func (r *Redis) startOnFreePort(args ...string) {
 	for range 5 {
-		r.Addr = "127.0.0.1:" + strconv.Itoa(freePort(tb))
+		r.Addr = "127.0.0.1:" + strconv.Itoa(r.freePort())
 		if r.start(args...) {
-			return r
+			return
 		}
 		r.Stop()
 	}
-	tb.Fatalf("redis-server could not start on a free port; its log:\n%s", r.log())
-	return nil
+	r.fatalf("redis-server could not start on a free port; its log:\n%s", r.log())
 }
 
-func freePort(tb testing.TB) int {
+func (r *Redis) freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
+		r.fatalf("find a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// kill stops a server startDetached started.
+func (r *Redis) kill() { r.Stop() }
+
 // start starts the server on r.Addr and reports whether it is the one
 // answering there.
 func (r *Redis) start(extra ...string) bool {
-	r.tb.Helper()
 	_, port, _ := net.SplitHostPort(r.Addr)
 	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}, extra...)
 	r.cmd = exec.Command("redis-server", args...)
 	if err := r.cmd.Start(); err != nil {
-		r.tb.Fatalf("start redis-server: %v", err)
+		r.fatalf("start redis-server: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = r.cmd.Wait(); close(exited) }()
@@ -77,7 +98,6 @@ func (r *Redis) start(extra ...string) bool {
 // waitReady waits until this process answers on r.Addr; false when it
 // exited first (its port was taken).
 func (r *Redis) waitReady() bool {
-	r.tb.Helper()
 	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
 	defer c.Close()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -91,7 +111,7 @@ func (r *Redis) waitReady() bool {
 			return pid["Server"]["process_id"] == strconv.Itoa(r.cmd.Process.Pid)
 		}
 	}
-	r.tb.Fatalf("redis-server on %s did not answer within 10s; its log:\n%s", r.Addr, r.log())
+	r.fatalf("redis-server on %s did not answer within 10s; its log:\n%s", r.Addr, r.log())
 	return false
 }
 
@@ -127,4 +147,9 @@ func (r *Redis) UsedMemory(ctx context.Context, c *redis.Client) (int64, error) 
 		return 0, err
 	}
 	return strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	return (&Redis{fatalf: tb.Fatalf}).freePort()
 }

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/leadworker/leadworker"
+)
+
+// HTTP-only error codes, next to the domain codes of package jobs.
+const (
+	eUnauthorized     = "unauthorized"
+	eTooLarge         = "too_large"
+	eMethodNotAllowed = "method_not_allowed"
+	eUnavailable      = "unavailable"
+)
+
+// statusOf maps every error code to its HTTP status.
+var statusOf = map[string]int{
+	leadworker.EInvalid:  http.StatusBadRequest,
+	leadworker.ENotFound: http.StatusNotFound,
+	leadworker.EConflict: http.StatusConflict,
+	leadworker.EInternal: http.StatusInternalServerError,
+	eUnauthorized:        http.StatusUnauthorized,
+	eTooLarge:            http.StatusRequestEntityTooLarge,
+	eMethodNotAllowed:    http.StatusMethodNotAllowed,
+	eUnavailable:         http.StatusServiceUnavailable,
+}
+
+// errorBody is the JSON form of every error the API returns.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// toErrorBody turns any error into what the client sees. Errors that are not
+// *leadworker.Error are internal, or "unavailable" when Redis cannot be reached:
+// their details go to the log, not the client.
+func toErrorBody(err error) errorBody {
+	var e *leadworker.Error
+	switch {
+	case errors.As(err, &e):
+		return errorBody{Code: e.Code, Message: e.Message, Field: e.Field}
+	case unreachable(err):
+		return errorBody{Code: eUnavailable, Message: "the lead store is unavailable; nothing was changed, try again shortly"}
+	}
+	return errorBody{Code: leadworker.EInternal, Message: "internal error; the server log has the details"}
+}
+
+// unreachable reports errors of a Redis that cannot be reached: refused or
+// broken connections, timeouts, an exhausted connection pool.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "pool timeout") ||
+		strings.Contains(err.Error(), "LOADING")
+}
+
+// writeError answers with err as a JSON error and logs server-side failures.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body := toErrorBody(err)
+	status := statusOf[body.Code]
+	if status >= 500 {
+		a.Log.WithError(err).WithField("path", r.URL.Path).Error("request failed")
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="leadworker"`)
+	}
+	writeJSON(w, status, map[string]errorBody{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON value of at most limit bytes into dst, refusing
+// unknown fields and trailing data, with errors that name the field.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err, limit)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return decodeError(err, limit)
+		}
+		return leadworker.Invalidf("", "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+// decodeError explains a JSON decoding failure in terms of the request.
+func decodeError(err error, limit int64) error {
+	var (
+		syntax    *json.SyntaxError
+		typ       *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+		timeParse *time.ParseError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return &leadworker.Error{Code: eTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	case errors.Is(err, io.EOF):
+		return leadworker.Invalidf("", "the body is empty; send a JSON object")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return leadworker.Invalidf("", "the body is not valid JSON: %v", err)
+	case errors.As(err, &typ):
+		return leadworker.Invalidf(typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &timeParse):
+		return leadworker.Invalidf("created_at", "created_at must be an RFC 3339 time such as 2026-11-20T10:00:00Z")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return leadworker.Invalidf(field, "unknown field %q", field)
+	}
+	return leadworker.Invalidf("", "the body could not be read: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "a number"
+}
