@@ -101,7 +101,7 @@ var Vars = []Var{
 	{"LEADWORKER_LOG_FORMAT", "auto", "json, text, or auto (text on a terminal, JSON otherwise).", parseFormat},
 	{"LEADWORKER_CONCURRENCY", "10", "Tasks processed at once by this replica (1-1000).", parseConcurrency},
 	{"LEADWORKER_MAX_RETRY", "20", "Retries of an email after a temporary failure (0-100), 2 s apart and doubling up to 10 minutes: 20 span about two hours. Then the failure is recorded on the lead.", parseMaxRetry},
-	{"LEADWORKER_SHUTDOWN_TIMEOUT", "10s", "How long a shutdown waits for in-flight requests and tasks (Go duration, e.g. 30s).", parseShutdown},
+	{"LEADWORKER_SHUTDOWN_TIMEOUT", "10s", "The one budget of a shutdown: in-flight requests and running tasks drain together within it (Go duration, e.g. 30s).", parseShutdown},
 	{"LEADWORKER_SMTP_URL", "", "Mail server: smtp://[user:pass@]host:port (STARTTLS when offered; add ?tls=required to insist) or smtps://host:465 (implicit TLS). Empty: write .eml files to LEADWORKER_OUTBOX_DIR.", parseSMTPURL},
 	{"LEADWORKER_SMTP_POOL", "8", "SMTP connections kept open at most (1-256).", parseSMTPPool},
 	{"LEADWORKER_SMTP_TIMEOUT", "10s", "Bound on each SMTP dial and each message transaction.", parseSMTPTimeout},

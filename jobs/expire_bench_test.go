@@ -47,7 +47,7 @@ import (
 //
 // Loading is slow (1,000,000 leads through Store.CreateBatch), so each
 // top-level benchmark starts one redis-server (hash-max-listpack-value 256,
-// as the README recommends for production) and loads the 900,000 leads that
+// as docs/OPERATIONS.md recommends for production) and loads the 900,000 leads that
 // are not due once, on first use by a sub-benchmark; all its sub-benchmarks
 // and all -count repetitions share it. Every iteration of a due-100k
 // sub-benchmark then stores, with the timer stopped, 100,000 new due leads

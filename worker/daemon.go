@@ -51,10 +51,52 @@ type Daemon struct {
 	closeErr  error
 }
 
+// stopIntake stops the scheduler and the task server's fetching together.
+func (d *Daemon) stopIntake() {
+	var wg sync.WaitGroup
+	if d.sched != nil {
+		wg.Go(d.sched.stop)
+	}
+	if d.tasks != nil {
+		wg.Go(d.tasks.Stop)
+	}
+	wg.Wait()
+}
+
+// drain lets in-flight requests and task handlers finish, concurrently,
+// until deadline.
+func (d *Daemon) drain(deadline time.Time) error {
+	var wg sync.WaitGroup
+	var httpErr error
+	if d.http != nil {
+		wg.Go(func() {
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			httpErr = d.http.Shutdown(ctx)
+		})
+	}
+	if d.tasks != nil {
+		wg.Go(d.tasks.Shutdown) // bounded by asynq's ShutdownTimeout: the same budget
+	}
+	wg.Wait()
+	if !waitFor(&d.running, time.Until(deadline)) {
+		d.log.Warn("task handlers still running after the shutdown timeout; closing anyway")
+	}
+	return httpErr
+}
+
 // waitFor waits for wg up to timeout and reports whether it finished.
 func waitFor(wg *sync.WaitGroup, timeout time.Duration) bool {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	if timeout <= 0 {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 	select {
 	case <-done:
 		return true
@@ -222,43 +264,30 @@ func (d *Daemon) Err() <-chan error { return d.serveErr }
 // Store returns the daemon's lead store.
 func (d *Daemon) Store() *store.Store { return d.store }
 
-// Close shuts the daemon down gracefully, each step bounded by the
-// configured shutdown timeout. It is safe to call after a failed Open, and
-// more than once.
+// Close shuts the daemon down gracefully within the configured shutdown
+// timeout. It is safe to call after a failed Open, and more than once.
 func (d *Daemon) Close() error {
 	d.closeOnce.Do(func() { d.closeErr = d.close() })
 	return d.closeErr
 }
 
+// close shuts down in three steps under one budget, the configured
+// shutdown timeout, so a shutdown takes about that long at most:
+//
+//  1. Stop taking new work, all at once: no more maintenance ticks from
+//     this replica, no more tasks fetched from the queues.
+//  2. Drain, concurrently and under one deadline: in-flight HTTP requests
+//     finish (nothing a client was told is stored goes missing), running
+//     task handlers finish (asynq puts back any still running at the
+//     deadline), and handlers asynq stopped waiting for, which it cannot
+//     stop, get the rest of the budget to record what they sent.
+//  3. Close what the work used: the mail connections, then Redis.
 func (d *Daemon) close() error {
-	var errs []error
-	// 1. Stop ticking: no new maintenance runs from this replica.
-	if d.sched != nil {
-		d.sched.stop()
-	}
-	// 2. Stop taking requests and let in-flight ones finish, so nothing a
-	//    client was told is stored goes missing.
-	if d.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-		errs = append(errs, d.http.Shutdown(ctx))
-		cancel()
-	}
-	// 3. Stop fetching tasks and wait for running ones; asynq puts back any
-	//    still running at its ShutdownTimeout.
-	if d.tasks != nil {
-		d.tasks.Shutdown()
-	}
-	// 4. asynq stops waiting for a handler at its ShutdownTimeout but cannot
-	//    stop it: wait a little longer for those, so that what they sent is
-	//    recorded before the connections below close.
-	if !waitFor(&d.running, d.cfg.ShutdownTimeout) {
-		d.log.Warn("task handlers still running after the shutdown timeout; closing anyway")
-	}
-	// 5. No task runs any more: close the mail connections.
+	d.stopIntake()
+	errs := []error{d.drain(time.Now().Add(d.cfg.ShutdownTimeout))}
 	if d.mail != nil {
 		errs = append(errs, d.mail.Close())
 	}
-	// 6. Close Redis last: everything above uses it.
 	if d.monitor != nil {
 		errs = append(errs, d.monitor.Close())
 	}

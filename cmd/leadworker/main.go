@@ -35,7 +35,7 @@ Usage:
   leadworker healthcheck                    exit 0 when the local daemon is ready (for container health checks)
   leadworker version                        print the version
 
-Configuration comes from LEADWORKER_* environment variables; see README.md.
+Configuration comes from LEADWORKER_* environment variables; see docs/CONFIGURATION.md.
 `
 
 func main() {

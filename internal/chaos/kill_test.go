@@ -13,7 +13,7 @@ import (
 // in, kills replica-2 with SIGKILL — no drain, its in-flight requests,
 // tasks and SMTP transactions cut short — and starts it again 5 s later.
 // Every accepted lead must be announced in exactly one email. The only
-// copies allowed are the documented gap (README, "Delivery guarantee"): an
+// copies allowed are the documented gap (docs/DELIVERY.md): an
 // email the sink accepted before the kill whose sent marker the killed
 // process had not written yet goes out once more, with the same
 // Message-ID. Such copies are counted and reported; a copy of an email

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadworker/leadworker"
+	"github.com/redis/go-redis/v9"
 )
 
 // HTTP-only error codes, next to the domain codes of package jobs.
@@ -22,7 +23,8 @@ const (
 	eUnavailable      = "unavailable"
 )
 
-// statusOf maps every error code to its HTTP status.
+// statusOf maps every error code to its HTTP status; statusFor answers 500
+// for a code it lacks.
 var statusOf = map[string]int{
 	leadworker.EInvalid:  http.StatusBadRequest,
 	leadworker.ENotFound: http.StatusNotFound,
@@ -32,6 +34,15 @@ var statusOf = map[string]int{
 	eTooLarge:            http.StatusRequestEntityTooLarge,
 	eMethodNotAllowed:    http.StatusMethodNotAllowed,
 	eUnavailable:         http.StatusServiceUnavailable,
+}
+
+// statusFor is the HTTP status of an error code: 500 for a code statusOf
+// does not list, so a new code can never make the API answer nonsense.
+func statusFor(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
 
 // errorBody is the JSON form of every error the API returns.
@@ -60,14 +71,13 @@ func toErrorBody(err error) errorBody {
 func unreachable(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "pool timeout") ||
-		strings.Contains(err.Error(), "LOADING")
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, redis.ErrPoolTimeout) || redis.IsLoadingError(err)
 }
 
 // writeError answers with err as a JSON error and logs server-side failures.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := toErrorBody(err)
-	status := statusOf[body.Code]
+	status := statusFor(body.Code)
 	if status >= 500 {
 		a.Log.WithError(err).WithField("path", r.URL.Path).Error("request failed")
 	}

@@ -86,7 +86,7 @@ func decodeBatch(raw []json.RawMessage, items []batchItem) (ins []leadworker.Int
 		if err := dec.Decode(&in); err != nil {
 			e := toErrorBody(decodeError(err, maxBatchBody))
 			e.Field = itemField(i, e.Field)
-			items[i] = batchItem{Index: i, Status: statusOf[e.Code], Error: &e}
+			items[i] = batchItem{Index: i, Status: statusFor(e.Code), Error: &e}
 			continue
 		}
 		ins, at = append(ins, in), append(at, i)
@@ -108,7 +108,7 @@ func (a *API) batchResult(i int, res store.IntakeResult) batchItem {
 			a.Log.WithError(res.Err).WithField("index", i).Error("batch intake failed")
 		}
 		e.Field = itemField(i, e.Field)
-		return batchItem{Index: i, Status: statusOf[e.Code], Error: &e}
+		return batchItem{Index: i, Status: statusFor(e.Code), Error: &e}
 	}
 	a.logIntake(res)
 	if res.Created {
