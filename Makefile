@@ -9,6 +9,8 @@ BENCHTIME ?=
 FUZZTIME ?= 60s
 
 GO ?= go
+# The staticcheck that make lint runs, fetched through the module proxy.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := bin/leadworker
 
 .PHONY: help run test bench bench-raw fuzz chaos build lint docker clean previews
@@ -27,7 +29,7 @@ test: ## Run every test with the race detector (needs redis-server and chromium 
 	$(GO) test -race -count=1 ./...
 
 bench: ## Compare leadworker with its bare baselines in one table (BENCHFLAGS='-quick -only intake')
-	$(GO) run ./internal/benchtable -go '$(GO)' $(BENCHFLAGS)
+	$(GO) run ./tools/benchtable -go '$(GO)' $(BENCHFLAGS)
 
 bench-raw: ## Run benchmarks as they are (narrow with BENCH=regexp, BENCHTIME=100x or 5s)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(if $(BENCHTIME),-benchtime '$(BENCHTIME)') ./...
@@ -41,10 +43,12 @@ chaos: ## Inject faults into real processes (Redis, 2 replicas, SMTP sink); see 
 build: ## Build bin/leadworker stamped with VERSION
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/leadworker
 
-lint: ## Check formatting (gofmt -l) and run go vet
+lint: ## Check formatting (gofmt -l), then run go vet and staticcheck
 	@files=$$(gofmt -l .); \
 	if [ -n "$$files" ]; then echo "gofmt -l lists files that need formatting (run gofmt -w):"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./internal/chaos
+	$(GO) run $(STATICCHECK) ./...
 
 previews: ## Screenshot every email in every locale into docs/emails/ (apt-get installs chromium if missing)
 	@set -e; missing=; \
@@ -64,7 +68,7 @@ previews: ## Screenshot every email in every locale into docs/emails/ (apt-get i
 		$$sudo apt-get update; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
-	$(GO) run ./internal/browser/previews -out docs/emails
+	$(GO) run ./tools/previews -out docs/emails
 
 docker: ## Build the container image leadworker:VERSION
 	docker build --build-arg VERSION=$(VERSION) -t leadworker:$(VERSION) .

@@ -13,7 +13,7 @@
 //
 // Usage, from the repository root (`make bench` runs it):
 //
-//	go run ./internal/benchtable [-quick] [-only regexp] [-n] [-go go]
+//	go run ./tools/benchtable [-quick] [-only regexp] [-n] [-go go]
 //
 // -quick runs small samples as a smoke test (expiry, which has no size
 // knob, is skipped); -only runs the rows whose key matches (-help lists
