@@ -137,7 +137,7 @@ func (d *Daemon) startScheduler() error {
 		d.log.Info("LEADWORKER_SCHEDULE=off: maintenance jobs run only when enqueued or run by hand")
 		return nil
 	}
-	s, err := newScheduler(d.cfg, tasks.NewQueue(d.client), d.log)
+	s, err := newScheduler(d.cfg, tasks.NewQueue(d.client), d.log, d.clock)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,12 +132,17 @@ func TestTenLeadsADayNeedNoDigest(t *testing.T) {
 	e := setup(t)
 	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
 	day := tokyoDay()
-	postLeadsAt(e, "L-A", 10, day)
-	postLeadsAt(e, "L-B", 3, day.AddDate(0, 0, 1)) // the next day counts anew
-	for _, m := range e.settle(13) {
-		if strings.HasPrefix(m.MessageID, "<digest-") {
-			t.Fatalf("unexpected digest: %s", m.Subject)
+	ids := postLeadsAt(e, "L-A", 10, day)
+	ids = append(ids, postLeadsAt(e, "L-B", 3, day.AddDate(0, 0, 1))...) // the next day counts anew
+	e.settle(13)
+	for _, id := range ids {
+		ntf, _ := e.must(200, "GET", "/v1/leads/"+id, nil)["notification"].(map[string]any)
+		if ntf["via"] != "individual" || ntf["sent_at"] == nil {
+			t.Errorf("%s: notification %v, want an individual email", id, ntf)
 		}
+	}
+	if due := redisValues(context.Background(), e.redis.Client(), "leadworker:due:digests"); len(due) != 0 {
+		t.Fatalf("digests waiting: %v", due)
 	}
 }
 

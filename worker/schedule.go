@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker/config"
+	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
@@ -20,25 +21,26 @@ type scheduler struct {
 	cron  *cron.Cron
 	queue *tasks.Queue
 	log   *logrus.Logger
+	clock clock.Clock
 }
 
-func newScheduler(cfg *config.Config, queue *tasks.Queue, log *logrus.Logger) (*scheduler, error) {
+func newScheduler(cfg *config.Config, queue *tasks.Queue, log *logrus.Logger, clk clock.Clock) (*scheduler, error) {
 	l := cronLogger{log}
-	s := &scheduler{queue: queue, log: log, cron: cron.New(cron.WithLocation(time.UTC), cron.WithParser(config.CronParser),
+	s := &scheduler{queue: queue, log: log, clock: clk, cron: cron.New(cron.WithLocation(time.UTC), cron.WithParser(config.CronParser),
 		cron.WithLogger(l), cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))}
 	for _, job := range tasks.JobNames {
-		if _, err := s.cron.AddFunc(cfg.Cron[job], func() { s.tick(job) }); err != nil {
+		if _, err := s.cron.AddFunc(cfg.Cron[job], func() { s.tick(job, s.clock.Now()) }); err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", job, err)
 		}
 	}
 	return s, nil
 }
 
-// tick enqueues one run of job. The tick's time is the scheduled second:
-// replicas whose clocks or timers differ by less than half a second agree
-// on it.
-func (s *scheduler) tick(job string) {
-	tick := time.Now().UTC().Round(time.Second)
+// tick enqueues one run of job for a tick at now. The tick's time is the
+// scheduled second: replicas whose clocks or timers differ by less than
+// half a second agree on it, so however many tick, one run is enqueued.
+func (s *scheduler) tick(job string, now time.Time) {
+	tick := now.UTC().Round(time.Second)
 	id := job + ":" + tick.Format(time.RFC3339)
 	err := s.queue.Run(context.Background(), job, tick, id)
 	log := s.log.WithFields(logrus.Fields{"job": job, "tick": tick, "task_id": id})

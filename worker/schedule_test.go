@@ -6,58 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/leadworker/leadworker/config"
-	"github.com/leadworker/leadworker/internal/clock"
-	"github.com/leadworker/leadworker/worker"
-	"github.com/sirupsen/logrus"
 )
-
-// TestEachTickRunsOnceAcrossReplicas runs three replicas whose cron ticks
-// every second for ten seconds: every tick's expire run happens exactly
-// once.
-func TestEachTickRunsOnceAcrossReplicas(t *testing.T) {
-	t.Parallel()
-	e := setup(t, "LEADWORKER_SCHEDULE", "off")
-	vars := map[string]string{"LEADWORKER_REDIS_URL": e.redis.URL(), "LEADWORKER_HTTP_ADDR": "127.0.0.1:0",
-		"LEADWORKER_SMTP_URL": "smtp://" + e.smtp.Addr, "LEADWORKER_CRON_EXPIRE": "* * * * * *",
-		"LEADWORKER_CRON_ARCHIVE_OFFERS": "@yearly", "LEADWORKER_CRON_CONTACT_ALERTS": "@yearly",
-		"LEADWORKER_CRON_REMINDERS": "@yearly", "LEADWORKER_CRON_DIGESTS": "@yearly", "LEADWORKER_SHUTDOWN_TIMEOUT": "2s"}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var replicas []*worker.Daemon
-	for range 3 {
-		log := logrus.New()
-		log.SetOutput(e.logs)
-		d := worker.New(cfg, log, clock.Real{})
-		if err := d.Open(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		replicas = append(replicas, d)
-	}
-	time.Sleep(10 * time.Second)
-	for _, d := range replicas {
-		d.Close()
-	}
-	runs, err := e.tools().Store.Runs(context.Background(), "expire")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ticks := map[time.Time]int{}
-	for _, r := range runs {
-		ticks[r.Tick]++
-	}
-	for tick, n := range ticks {
-		if n != 1 {
-			t.Errorf("tick %s ran %d times", tick.Format(time.RFC3339), n)
-		}
-	}
-	if len(ticks) < 8 || len(ticks) > 11 {
-		t.Fatalf("%d ticks ran in 10 s, want about 10", len(ticks))
-	}
-}
 
 func TestAdminEndpoints(t *testing.T) {
 	t.Parallel()
