@@ -16,10 +16,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jordan-wright/email"
-	"github.com/leadworker/leadworker/templates"
 )
 
 // ErrPermanent marks a delivery the server refused for good (an SMTP 5xx
@@ -71,17 +71,17 @@ func (m *Message) Build() ([]byte, error) {
 	e.From, e.To = m.From, []string{m.To}
 	e.Text, e.HTML = []byte(m.Text), []byte(m.HTML)
 	e.Headers = textproto.MIMEHeader{}
-	e.Headers.Set("Message-Id", "<"+templates.HeaderSafe(m.MessageID)+">")
+	e.Headers.Set("Message-Id", "<"+HeaderSafe(m.MessageID)+">")
 	rest, err := e.Bytes()
 	if err != nil {
 		return nil, err
 	}
 	var head bytes.Buffer
-	if subject := templates.HeaderSafe(m.Subject); subject != "" {
+	if subject := HeaderSafe(m.Subject); subject != "" {
 		writeHeader(&head, "Subject", subject)
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
-		writeHeader(&head, textproto.CanonicalMIMEHeaderKey(k), templates.HeaderSafe(m.Headers[k]))
+		writeHeader(&head, textproto.CanonicalMIMEHeaderKey(k), HeaderSafe(m.Headers[k]))
 	}
 	out := make([]byte, 0, head.Len()+len(rest))
 	return append(append(out, head.Bytes()...), rest...), nil
@@ -197,3 +197,15 @@ func (ml *Mailer) Send(ctx context.Context, m *Message) error {
 
 // Close closes the sender.
 func (ml *Mailer) Close() error { return ml.sender.Close() }
+
+// HeaderSafe turns s into a single header-safe line: control characters
+// (CR and LF included) become spaces and runs of spaces collapse.
+func HeaderSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}

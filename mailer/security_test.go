@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"unicode"
-
-	"github.com/leadworker/leadworker/templates"
 )
 
 // builtHeaders are the header names every built message carries, each once.
@@ -35,7 +33,7 @@ func checkHeaders(t *testing.T, m *Message) {
 	}
 	slices.Sort(names)
 	want := builtHeaders
-	if templates.HeaderSafe(m.Subject) == "" {
+	if HeaderSafe(m.Subject) == "" {
 		want = slices.DeleteFunc(slices.Clone(want), func(h string) bool { return h == "Subject" })
 	}
 	if !slices.Equal(names, want) {
@@ -55,8 +53,8 @@ func checkHeaders(t *testing.T, m *Message) {
 			t.Errorf("%s %q does not decode: %v", name, msg.Header.Get(name), err)
 			continue
 		}
-		if got != templates.HeaderSafe(text) {
-			t.Errorf("%s reads %q, want %q", name, got, templates.HeaderSafe(text))
+		if got != HeaderSafe(text) {
+			t.Errorf("%s reads %q, want %q", name, got, HeaderSafe(text))
 		}
 		if strings.ContainsFunc(got, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) && r != ' ' }) {
 			t.Errorf("%s reads as more than one line: %q", name, got)
@@ -128,4 +126,13 @@ func FuzzBuildHeaders(f *testing.F) {
 		m.Subject, m.Headers = subject, map[string]string{"X-Leadworker-Leads": leads}
 		checkHeaders(t, m)
 	})
+}
+
+// TestHeaderSafe checks the one-line form of header text: control
+// characters become spaces and spaces collapse.
+func TestHeaderSafe(t *testing.T) {
+	t.Parallel()
+	if got, want := HeaderSafe(" a\r\n\tb \x00c\u0085 "), "a b c"; got != want {
+		t.Errorf("HeaderSafe = %q, want %q", got, want)
+	}
 }

@@ -11,10 +11,10 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"slices"
-	"strings"
 	texttemplate "text/template"
 	"time"
-	"unicode"
+
+	"github.com/leadworker/leadworker/mailer"
 )
 
 // Names of the emails.
@@ -280,17 +280,5 @@ func Render(name, locale string, data any) (Email, error) {
 	if err := s.html.ExecuteTemplate(&html, name+".html", data); err != nil {
 		return Email{}, fmt.Errorf("render %s html (%s): %w", name, locale, err)
 	}
-	return Email{Subject: HeaderSafe(subject.String()), Text: text.String(), HTML: html.String()}, nil
-}
-
-// HeaderSafe turns s into a single header-safe line: control characters
-// (CR and LF included) become spaces and runs of spaces collapse.
-func HeaderSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return Email{Subject: mailer.HeaderSafe(subject.String()), Text: text.String(), HTML: html.String()}, nil
 }

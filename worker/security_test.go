@@ -22,7 +22,7 @@ import (
 	"github.com/leadworker/leadworker/config"
 	"github.com/leadworker/leadworker/internal/clock"
 	"github.com/leadworker/leadworker/internal/testenv"
-	"github.com/leadworker/leadworker/templates"
+	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/worker"
 	"github.com/leadworker/leadworker/worker/httpapi"
 )
@@ -534,8 +534,8 @@ func checkMailHeaders(t *testing.T, m testenv.Mail, texts map[string]string) {
 		t.Fatalf("%s: X-Leadworker-Leads %q (%v) names no lead of the test", r.MessageID, leads, err)
 	}
 	if strings.ContainsFunc(r.Subject, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) && r != ' ' }) ||
-		!strings.Contains(r.Subject, templates.HeaderSafe(text)) {
-		t.Errorf("%s: subject reads %q; want one line holding %q", r.MessageID, r.Subject, templates.HeaderSafe(text))
+		!strings.Contains(r.Subject, mailer.HeaderSafe(text)) {
+		t.Errorf("%s: subject reads %q; want one line holding %q", r.MessageID, r.Subject, mailer.HeaderSafe(text))
 	}
 }
 
