@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -12,7 +11,6 @@ import (
 	"github.com/leadworker/leadworker/internal/store"
 	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
-	"github.com/sirupsen/logrus"
 )
 
 // recordTimeout bounds recording what was sent once the task's context is
@@ -158,26 +156,6 @@ func (n *Notifier) dispatch(ctx context.Context, claims []*claim, token string) 
 		errs = append(errs, n.queue.Digest(ctx, d.DigestPayload, d.at))
 	}
 	return errors.Join(append(errs, n.sendAll(ctx, send, token))...)
-}
-
-// joinDigest notes a lead that joined its day's digest and, while that
-// digest's time is still ahead, the digest task to enqueue. A digest whose
-// time has passed goes out at the next digests run with any other late
-// leads.
-func (n *Notifier) joinDigest(c *claim, digests map[string]digestAt) {
-	_, member, _ := strings.Cut(c.Slot, "|")
-	rcpt, day, _ := strings.Cut(member, "|")
-	sendAt := n.digestTime(day, c.recipient.Location)
-	n.leadLog(c.Lead).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
-	if sendAt.After(n.clock.Now()) {
-		digests[member] = digestAt{tasks.DigestPayload{Recipient: rcpt, Day: day}, sendAt}
-	}
-}
-
-// digestAt is a digest task to enqueue and when it runs.
-type digestAt struct {
-	tasks.DigestPayload
-	at time.Time
 }
 
 // sent is the end of one lead's email: recorded, or to retry with err.

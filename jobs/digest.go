@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -14,6 +15,49 @@ import (
 	"github.com/leadworker/leadworker/templates"
 	"github.com/sirupsen/logrus"
 )
+
+// The digest rule: per recipient and calendar day (the day of the lead's
+// created_at in the recipient's time zone) the first Threshold leads are
+// emailed one by one; the rest wait for one digest, sent at DigestAt on the
+// next day. The decision is made once per lead, atomically with its count,
+// by Store.ClaimAll (internal/store/lua/claim.lua) when the announcement
+// runs; a lead that joins a digest is noted here, and the digest task sends
+// it.
+
+// joinDigest notes a lead that joined its day's digest and, while that
+// digest's time is still ahead, the digest task to enqueue. A digest whose
+// time has passed goes out at the next digests run with any other late
+// leads.
+func (n *Notifier) joinDigest(c *claim, digests map[string]digestAt) {
+	_, member, _ := strings.Cut(c.Slot, "|")
+	rcpt, day, _ := strings.Cut(member, "|")
+	sendAt := n.digestTime(day, c.recipient.Location)
+	n.leadLog(c.Lead).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
+	if sendAt.After(n.clock.Now()) {
+		digests[member] = digestAt{tasks.DigestPayload{Recipient: rcpt, Day: day}, sendAt}
+	}
+}
+
+// digestAt is a digest task to enqueue and when it runs.
+type digestAt struct {
+	tasks.DigestPayload
+	at time.Time
+}
+
+// digestTime is DigestAt on the day after day, in loc's wall-clock time
+// (daylight-saving rules included). A time that falls into a spring-forward
+// gap is moved past it (02:30 becomes 03:30), never before it.
+func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
+	d, _ := time.ParseInLocation(time.DateOnly, day, loc)
+	hour, minute := int(n.cfg.DigestAt/time.Hour), int(n.cfg.DigestAt%time.Hour/time.Minute)
+	t := time.Date(d.Year(), d.Month(), d.Day()+1, hour, minute, 0, 0, loc)
+	if t.Hour() != hour || t.Minute() != minute {
+		_, before := t.Zone()
+		_, after := t.Add(12 * time.Hour).Zone()
+		t = t.Add(time.Duration(after-before) * time.Second)
+	}
+	return t
+}
 
 // HandleDigest sends one recipient's digest for one day: every lead waiting
 // in it, valid ones first and potential spam last. A lead that joins while

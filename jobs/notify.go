@@ -115,21 +115,6 @@ func (n *Notifier) entry(typ string, l *leadworker.Lead, rcpt string) *leadworke
 	return &leadworker.FeedEntry{Type: typ, LeadIDs: []string{l.ID}, Recipient: rcpt, At: n.clock.Now().UTC()}
 }
 
-// digestTime is DigestAt on the day after day, in loc's wall-clock time
-// (daylight-saving rules included). A time that falls into a spring-forward
-// gap is moved past it (02:30 becomes 03:30), never before it.
-func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
-	d, _ := time.ParseInLocation(time.DateOnly, day, loc)
-	hour, minute := int(n.cfg.DigestAt/time.Hour), int(n.cfg.DigestAt%time.Hour/time.Minute)
-	t := time.Date(d.Year(), d.Month(), d.Day()+1, hour, minute, 0, 0, loc)
-	if t.Hour() != hour || t.Minute() != minute {
-		_, before := t.Zone()
-		_, after := t.Add(12 * time.Hour).Zone()
-		t = t.Add(time.Duration(after-before) * time.Second)
-	}
-	return t
-}
-
 func (n *Notifier) sendTo(ctx context.Context, l *leadworker.Lead, rcpt leadworker.Recipient) error {
 	if err := ctx.Err(); err != nil {
 		return err
