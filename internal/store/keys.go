@@ -27,6 +27,10 @@ import (
 //	<prefix>lock:<task id>          string: held while a message is being sent
 //	<prefix>closing-batch:<name>    string: the ids of a batch of expired leads whose notices are pending
 //	<prefix>notify-batch:<name>     string: the ids of a batch of new leads whose announcements are pending
+//
+// Every key is built here and nowhere else, so a partition hash tag (for a
+// Redis Cluster) or an encoding of the components belongs in this file
+// alone.
 type keys struct{ prefix string }
 
 func (k keys) lead(id string) string          { return k.prefix + "lead:" + id }
