@@ -20,37 +20,22 @@ const pageBatch = 100
 // each lead in the order of ids. The closing notices of each call's
 // expired leads become one pending batch, named in Applied.Batch.
 func (s *Store) ExpirePage(ctx context.Context, ids []string, cutoff time.Time, dry bool) ([]Applied, error) {
-	k := s.keys
-	now := ms(s.clock.Now())
-	var names []string
-	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
-		var out []*redis.Cmd
-		names = names[:0]
-		for batch := range slices.Chunk(ids, pageBatch) {
-			name := tasks.ShortHash(batch...)
-			keys := []string{k.dueExpire(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2), k.closingBatch(name)}
-			args := []any{now, ms(cutoff), name, flag(dry)}
-			for _, id := range batch {
-				keys, args = append(keys, k.lead(id)), append(args, id)
-			}
-			names = append(names, name)
-			out = append(out, expireScript.EvalSha(ctx, p, keys, args...))
-		}
-		return out
+	k, now := s.keys, ms(s.clock.Now())
+	replies, err := s.runPage(ctx, expireScript, ids, func(batch []string) ([]string, []any) {
+		name := tasks.ShortHash(batch...)
+		return []string{k.dueExpire(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2), k.closingBatch(name)},
+			[]any{now, ms(cutoff), name, flag(dry)}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire leads: %w", err)
 	}
 	res := make([]Applied, 0, len(ids))
-	for b, cmd := range cmds {
-		vals, err := cmd.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("expire leads: %w", err)
-		}
-		for i := 0; i+1 < len(vals); i += 2 {
-			code, _ := vals[i].(int64)
-			party, _ := vals[i+1].(string)
-			res = append(res, Applied{Code: Result(code), Party: party, Batch: names[b]})
+	for _, r := range replies {
+		name := tasks.ShortHash(r.batch...)
+		for i := 0; i+1 < len(r.reply); i += 2 {
+			code, _ := r.reply[i].(int64)
+			party, _ := r.reply[i+1].(string)
+			res = append(res, Applied{Code: Result(code), Party: party, Batch: name})
 		}
 	}
 	return res, nil
@@ -61,32 +46,55 @@ func (s *Store) ExpirePage(ctx context.Context, ids []string, cutoff time.Time, 
 // trip, and returns what it did (or, dry, would do) to each lead in the
 // order of ids.
 func (s *Store) ArchiveOffersPage(ctx context.Context, ids []string, cutoff time.Time, dry bool) ([]Applied, error) {
-	k := s.keys
-	now := ms(s.clock.Now())
-	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
-		var out []*redis.Cmd
-		for batch := range slices.Chunk(ids, pageBatch) {
-			keys := []string{k.dueOffers(), k.dueAlerts()}
-			args := []any{now, ms(cutoff), flag(dry)}
-			for _, id := range batch {
-				keys, args = append(keys, k.lead(id)), append(args, id)
-			}
-			out = append(out, archiveOffersScript.EvalSha(ctx, p, keys, args...))
-		}
-		return out
+	k, now := s.keys, ms(s.clock.Now())
+	replies, err := s.runPage(ctx, archiveOffersScript, ids, func([]string) ([]string, []any) {
+		return []string{k.dueOffers(), k.dueAlerts()}, []any{now, ms(cutoff), flag(dry)}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("archive offer leads: %w", err)
 	}
 	res := make([]Applied, 0, len(ids))
-	for _, cmd := range cmds {
-		codes, err := cmd.Int64Slice()
-		if err != nil {
-			return nil, fmt.Errorf("archive offer leads: %w", err)
-		}
-		for _, c := range codes {
-			res = append(res, Applied{Code: Result(c)})
+	for _, r := range replies {
+		for _, v := range r.reply {
+			code, _ := v.(int64)
+			res = append(res, Applied{Code: Result(code)})
 		}
 	}
 	return res, nil
+}
+
+// pageReply is one script call's batch of ids and its reply.
+type pageReply struct {
+	batch []string
+	reply []any
+}
+
+// runPage runs script over ids, pageBatch leads a call, in one round trip.
+// head gives each call's leading keys and arguments; each lead of the
+// batch then adds its hash key and its id.
+func (s *Store) runPage(ctx context.Context, script *redis.Script, ids []string, head func(batch []string) ([]string, []any)) ([]pageReply, error) {
+	batches := slices.Collect(slices.Chunk(ids, pageBatch))
+	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
+		out := make([]*redis.Cmd, len(batches))
+		for i, batch := range batches {
+			keys, args := head(batch)
+			for _, id := range batch {
+				keys, args = append(keys, s.keys.lead(id)), append(args, id)
+			}
+			out[i] = script.EvalSha(ctx, p, keys, args...)
+		}
+		return out
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pageReply, len(cmds))
+	for i, cmd := range cmds {
+		reply, err := cmd.Slice()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pageReply{batch: batches[i], reply: reply}
+	}
+	return out, nil
 }
