@@ -29,8 +29,12 @@ end
 local function expire(lead, rev, to, to_name)
   local set = {F.status, 'archived', F.outcome, 'expired', F.updated, now, F.archived, now,
     F.alert, 'none', F.rev, tostring((tonumber(rev) or 0) + 1)}
-  if type(to) == 'string' and to ~= '' then set[#set + 1] = F.notice_to; set[#set + 1] = to end
-  if type(to_name) == 'string' and to_name ~= '' then set[#set + 1] = F.notice_name; set[#set + 1] = to_name end
+  -- The notice's address and greeting are kept only when there is a notice
+  -- to send: without an address the name goes with the rest.
+  if type(to) == 'string' and to ~= '' then
+    set[#set + 1] = F.notice_to; set[#set + 1] = to
+    if type(to_name) == 'string' and to_name ~= '' then set[#set + 1] = F.notice_name; set[#set + 1] = to_name end
+  end
   redis.call('HDEL', lead, F.name, F.email, F.phone)
   redis.call('HSET', lead, unpack(set))
 end
