@@ -75,9 +75,9 @@ func (n *Notifier) settle(ctx context.Context, ids []string, leads []*leadworker
 		case announced(l):
 			clear = append(clear, tasks.NotifyID(l.ID))
 		case l.Status == leadworker.StatusArchived: // e.g. a backdated lead that expired at once
-			msg := fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)
-			ended = append(ended, store.Announcement{Lead: l, Notification: leadworker.Notification{Error: msg}})
-			n.leadLog(l).Info(msg)
+			ended = append(ended, n.notAnnounced(l, fmt.Sprintf("not announced: the lead was archived (%s) before it could be", l.Outcome)))
+		case n.pastDeadline(l):
+			ended = append(ended, n.notAnnounced(l, "not announced: its answer deadline had passed before it could be; it expires at the next expiry run"))
 		case l.Informational:
 			ended = append(ended, store.Announcement{Lead: l, Notification: leadworker.Notification{Via: "feed"}, Entry: n.entry(leadworker.FeedInformational, l, "")})
 			n.leadLog(l).Info("informational offer lead added to the Action Center feed")
@@ -103,6 +103,19 @@ func storeClaims(claims []*claim) []*store.Claim {
 		out[i] = &c.Claim
 	}
 	return out
+}
+
+// notAnnounced is the record of a lead that is not announced, for why.
+func (n *Notifier) notAnnounced(l *leadworker.Lead, why string) store.Announcement {
+	n.leadLog(l).Info(why)
+	return store.Announcement{Lead: l, Notification: leadworker.Notification{Error: why}}
+}
+
+// pastDeadline reports whether a lead that needs an answer can no longer
+// be given one in time (an import of old leads, say): telling the partner
+// would promise a deadline that is gone.
+func (n *Notifier) pastDeadline(l *leadworker.Lead) bool {
+	return l.Status == leadworker.StatusReceived && !l.Informational && !n.clock.Now().Before(l.CreatedAt.Add(n.cfg.ExpireAfter))
 }
 
 // claims resolves each lead's recipient and day. A lead nobody can receive
@@ -140,6 +153,7 @@ func (n *Notifier) failure(l *leadworker.Lead, nt leadworker.Notification) store
 // are emailed now. Leads another worker holds fail the task, to come back.
 func (n *Notifier) dispatch(ctx context.Context, claims []*claim, token string) error {
 	var send []*claim
+	var archived []store.Announcement
 	var errs []error
 	digests := map[string]digestAt{}
 	for _, c := range claims {
@@ -150,8 +164,11 @@ func (n *Notifier) dispatch(ctx context.Context, claims []*claim, token string) 
 			n.joinDigest(c, digests)
 		case c.Slot == store.SlotBusy:
 			errs = append(errs, fmt.Errorf("announce %s: %w", c.Lead.ID, errBusy))
+		case c.Slot == store.SlotArchived:
+			archived = append(archived, n.notAnnounced(c.Lead, "not announced: the lead was archived before it could be"))
 		}
 	}
+	errs = append(errs, n.store.DoneAll(ctx, archived, ""))
 	for _, d := range digests {
 		errs = append(errs, n.queue.Digest(ctx, d.DigestPayload, d.at))
 	}

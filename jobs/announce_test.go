@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker"
@@ -211,4 +212,19 @@ func TestAnnounceBatchAnnouncesEachLeadOnce(t *testing.T) {
 	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-B1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-B2.new")})
 	e.wantNotification("L-B3", ntf{via: "digest", rcpt: tokyoContact})
 	e.wantPending()
+}
+
+// TestAnnouncePastItsDeadlineIsNotAnnounced checks a lead whose answer
+// deadline passed before it could be announced (an import of old leads):
+// no email promising a deadline that is gone; the record says why, and the
+// expire job archives it.
+func TestAnnouncePastItsDeadlineIsNotAnnounced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create("L-OLD", createdAt(t0.Add(-notifyConfig.ExpireAfter)))
+	e.create("L-YOUNG", createdAt(t0.Add(-notifyConfig.ExpireAfter+time.Minute)))
+	e.mustNotify("L-OLD", "L-YOUNG")
+	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-YOUNG.new")})
+	e.wantNotification("L-OLD", ntf{err: "not announced: its answer deadline had passed"})
+	e.wantChanges("expire", e.run(tasks.JobExpire, t0, false), "expire L-OLD closing notice to the customer")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
+	"github.com/sirupsen/logrus"
 )
 
 // Closing-notice outcomes recorded on the lead.
@@ -61,6 +62,14 @@ func (n *Notifier) close(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if !closingDue(l) {
+		// Enqueued by hand, say: the lead is still open, or ended in a way
+		// nobody is told about. Nothing is recorded, so a later decline or
+		// expiry still sends its notice.
+		n.leadLog(l).WithFields(logrus.Fields{"status": l.Status, "outcome": l.Outcome}).
+			Warn("closing notice dropped: only a declined or expired lead that needed an answer gets one")
+		return n.store.ClearPending(ctx, tasks.ClosingID(l.ID))
+	}
 	unlock, err := n.store.Lock(ctx, tasks.ClosingID(l.ID), sendLockTTL)
 	if err != nil || unlock == nil {
 		return errors.Join(err, errBusy)
@@ -80,6 +89,14 @@ func (n *Notifier) close(ctx context.Context, id string) error {
 		return err
 	}
 	return n.sendClosing(ctx, l, to, name, locale)
+}
+
+// closingDue reports whether a lead's state owes a closing notice: it was
+// declined or it expired, and it needed an answer. Archived is final, so
+// the answer cannot change once given.
+func closingDue(l *leadworker.Lead) bool {
+	return l.Status == leadworker.StatusArchived && !l.Informational &&
+		(l.Outcome == leadworker.OutcomeDeclined || l.Outcome == leadworker.OutcomeExpired)
 }
 
 // closingRecipient returns who is told, by name, in which language. An

@@ -112,8 +112,6 @@ func TestClosingNoticeRefusedIsRecordedAndNotRetried(t *testing.T) {
 // lost leads get no notice (docs/NOTIFICATIONS.md).
 func TestClosingNoticeOnlyForDeclinedOrExpiredLeads(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: HandleClosing (jobs/closing.go, close) never checks the lead's status or outcome: a notice:closing " +
-		"task for a received, accepted or won lead emails the customer that the partner did not respond")
 	tests := []struct {
 		name  string
 		setup func(e *env)
@@ -137,8 +135,27 @@ func TestClosingNoticeOnlyForDeclinedOrExpiredLeads(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.wantMails()
+			e.wantNotice("L-1", "")
 		})
 	}
+}
+
+// TestClosingNoticeDroppedEarlyStillFollowsTheDecline checks that a notice
+// enqueued by hand before the lead was declined leaves no trace: the real
+// decline then sends its notice.
+func TestClosingNoticeDroppedEarlyStillFollowsTheDecline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create("L-1")
+	if err := e.closing("L-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.decline("L-1")
+	if err := e.closing("L-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.wantMails(mail{To: customerEmail, ID: msgID("lead-L-1.closing")})
+	e.wantNotice("L-1", "sent")
 }
 
 // closeLead stores a lead and ends it as a closing notice follows: declined

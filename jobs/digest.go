@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker"
+	"github.com/leadworker/leadworker/internal/store"
 	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
@@ -29,8 +30,8 @@ import (
 // time has passed goes out at the next digests run with any other late
 // leads.
 func (n *Notifier) joinDigest(c *claim, digests map[string]digestAt) {
-	_, member, _ := strings.Cut(c.Slot, "|")
-	rcpt, day, _ := strings.Cut(member, "|")
+	member := strings.TrimPrefix(c.Slot, "digest|")
+	rcpt, day := store.SplitDigestMember(member)
 	sendAt := n.digestTime(day, c.recipient.Location)
 	n.leadLog(c.Lead).WithFields(logrus.Fields{"day": day, "send_at": sendAt}).Info("lead joins the day's digest")
 	if sendAt.After(n.clock.Now()) {
@@ -74,10 +75,33 @@ func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 	}
 	defer unlock()
 	leads, err := n.store.DigestLeads(ctx, p.Recipient, p.Day)
+	if err == nil {
+		leads, err = n.leaveOutArchived(ctx, p, leads)
+	}
 	if err != nil || len(leads) == 0 {
 		return errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, nil, n.clock.Now(), "", nil))
 	}
 	return n.sendDigest(ctx, p, leads)
+}
+
+// leaveOutArchived records the digest's leads that were archived (declined
+// or expired) while they waited as not announced, takes them out of the
+// digest, and returns the others: an archived lead is no new lead.
+func (n *Notifier) leaveOutArchived(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead) ([]*leadworker.Lead, error) {
+	var archived, open []*leadworker.Lead
+	for _, l := range leads {
+		if l.Status == leadworker.StatusArchived {
+			archived = append(archived, l)
+			n.leadLog(l).WithField("outcome", l.Outcome).Info("left out of the digest: the lead was archived before it went out")
+		} else {
+			open = append(open, l)
+		}
+	}
+	if len(archived) == 0 {
+		return leads, nil
+	}
+	const why = "not announced: the lead was archived before its digest went out"
+	return open, n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, archived, n.clock.Now(), why, nil)
 }
 
 // sendDigest emails the digest and records how it went. A location

@@ -31,7 +31,7 @@ func (m *Maintenance) dueDigests(ctx context.Context, at time.Time, dry bool, re
 			return err
 		}
 		for _, member := range members {
-			rcpt, day, _ := strings.Cut(member, "|")
+			rcpt, day := store.SplitDigestMember(member)
 			rep.add(Change{Action: "digest", Detail: day})
 			if !dry {
 				if err := m.queue.Digest(ctx, tasks.DigestPayload{Recipient: rcpt, Day: day}, at); err != nil {

@@ -83,3 +83,29 @@ func TestDigestsJobRequeuesLostWork(t *testing.T) {
 	e.wantPending("notify:L-YOUNG")
 	e.wantChanges("digests a minute later", e.run(tasks.JobDigests, t0.Add(time.Minute), false), "requeue L-YOUNG notify:L-YOUNG")
 }
+
+// TestDigestToAnAddressWithAPipe checks that a recipient whose address
+// holds "|" (legal in its local part) gets its digest: the due digest names
+// the recipient and the day without ambiguity.
+func TestDigestToAnAddressWithAPipe(t *testing.T) {
+	t.Parallel()
+	e := newQueueEnv(t)
+	const rcpt = "sales|team@litware.example"
+	if _, err := e.store.PutPreferences(e.ctx, "P-300", leadworker.Preferences{PreferredEmail: rcpt, TimeZone: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"L-P-1", "L-P-2", "L-P-3"} {
+		e.create(id, forPartner("P-300", ""), createdAt(jst("2091-03-09", 10, i)))
+	}
+	e.mustNotify("L-P-1", "L-P-2", "L-P-3")
+	e.wantChanges("digests", e.run(tasks.JobDigests, t0, false), "digest 2091-03-09")
+	id := tasks.DigestID(rcpt, "2091-03-09")
+	e.wantQueued(tasks.QueueMail, id)
+	if err := e.runQueued(tasks.QueueMail, id); err != nil {
+		t.Fatal(err)
+	}
+	e.wantNotification("L-P-3", ntf{via: "digest", rcpt: rcpt, sent: t0})
+	if due := e.due(store.DueDigests, never); len(due) != 0 {
+		t.Fatalf("digests still due: %v", due)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/leadworker/leadworker/internal/tasks"
 	"github.com/leadworker/leadworker/mailer"
 	"github.com/leadworker/leadworker/templates"
+	"github.com/sirupsen/logrus"
 )
 
 // HandleReminder sends a reminder to the partner's recipient, unless the
@@ -46,8 +47,9 @@ func (n *Notifier) remind(ctx context.Context, l *leadworker.Lead, stage string)
 		return n.store.ClearPending(ctx, tasks.ReminderID(l.ID, stage))
 	}
 	log := n.leadLog(l).WithField("stage", stage)
-	if l.Status != leadworker.StatusReceived {
-		log.WithField("status", l.Status).Info("reminder dropped: the lead was answered")
+	if l.Status != leadworker.StatusReceived || l.Informational {
+		log.WithFields(logrus.Fields{"status": l.Status, "informational": l.Informational}).
+			Info("reminder dropped: the lead was answered, or needs no answer")
 		return n.store.ReminderDone(ctx, l, stage, "dropped", nil)
 	}
 	rcpt, err := n.recipientOf(ctx, l)

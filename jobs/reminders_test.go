@@ -97,3 +97,17 @@ func TestReminderFollowsTheFallbackToTheDefaultContact(t *testing.T) {
 	e.wantMails(mail{To: defaultContact, ID: msgID("lead-L-1.new.default")}, mail{To: defaultContact, ID: msgID("lead-L-1.reminder-first")})
 	e.wantReminder("L-1", tasks.StageFirst, "sent")
 }
+
+// TestReminderTaskForAnInformationalLeadIsDropped checks a reminder task
+// enqueued by hand for an informational offer lead, which needs no answer:
+// nothing is sent and the reminder is recorded as dropped.
+func TestReminderTaskForAnInformationalLeadIsDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create("L-INFO", informational, createdAt(t0.Add(-25*time.Hour)))
+	if err := e.reminder("L-INFO", tasks.StageFirst); err != nil {
+		t.Fatal(err)
+	}
+	e.wantMails()
+	e.wantReminder("L-INFO", tasks.StageFirst, "dropped")
+}

@@ -22,6 +22,26 @@ func TestClaimScript(t *testing.T) {
 	t.Run("busy", testClaimBusy)
 	t.Run("busy before the decision", testClaimBusyFirst)
 	t.Run("gone", testClaimGone)
+	t.Run("archived", testClaimArchived)
+}
+
+// testClaimArchived checks that a lead archived before its email went out
+// is "archived": not counted, not locked, nothing written; and so is a lead
+// decided alone whose email had not gone out yet.
+func testClaimArchived(t *testing.T) {
+	t.Parallel()
+	onBackends(t, func(e *scriptEnv) {
+		leads := e.claimLeads()[:2]
+		e.claim(leads[1:], 2, "tok-1") // B is decided alone, its email not sent
+		e.must(e.rdb.Del(e.ctx, e.keys.lock("notify:B")).Err())
+		for _, id := range []string{"A", "B"} {
+			_, err := e.store.Decline(e.ctx, id, leadworker.Decline{Reason: "no"})
+			e.must(err)
+		}
+		before := e.dump()
+		e.wantSlots(e.claim(leads, 2, "tok-2"), SlotArchived, SlotArchived)
+		e.wantTouched(before)
+	})
 }
 
 // The claim tests' recipient, day, digest and lock.

@@ -29,12 +29,28 @@ const (
 	fNoticeName = "ntn"  // the name that goes with it
 )
 
+// DigestMember names a recipient's digest of a day in the due-digests
+// index and in a digest lead's slot: "<recipient>|<day>". An address may
+// hold "|", a day (YYYY-MM-DD) may not, so SplitDigestMember splits at the
+// last one.
+func DigestMember(rcpt, day string) string { return rcpt + "|" + day }
+
+// SplitDigestMember returns the recipient and day DigestMember joined.
+func SplitDigestMember(member string) (rcpt, day string) {
+	i := strings.LastIndexByte(member, '|')
+	if i < 0 {
+		return member, ""
+	}
+	return member[:i], member[i+1:]
+}
+
 // Claim slots: how a lead's announcement goes on, as ClaimAll decides it.
 const (
 	SlotIndividual = "individual" // email it now: the caller holds its send lock
 	SlotDone       = "done"       // its announcement has ended already
 	SlotBusy       = "busy"       // another worker is sending it
 	SlotGone       = "gone"       // the lead no longer exists
+	SlotArchived   = "archived"   // the lead was archived before its email went out: not announced
 )
 
 // Claim is one lead's announcement to decide: to whom and for which day,
@@ -44,7 +60,7 @@ type Claim struct {
 	Rcpt   string
 	Day    string
 	SendAt time.Time
-	Slot   string // SlotIndividual, "digest|<recipient>|<day>", or done, busy, gone
+	Slot   string // SlotIndividual, "digest|<recipient>|<day>", or done, archived, busy, gone
 }
 
 // InDigest reports whether the claim put the lead in a digest.
@@ -59,7 +75,7 @@ func (s *Store) ClaimAll(ctx context.Context, claims []*Claim, threshold int, to
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
 		out := make([]*redis.Cmd, len(claims))
 		for i, c := range claims {
-			id, member := c.Lead.ID, c.Rcpt+"|"+c.Day
+			id, member := c.Lead.ID, DigestMember(c.Rcpt, c.Day)
 			out[i] = claimScript.EvalSha(ctx, p,
 				[]string{k.lead(id), k.count(c.Rcpt, c.Day), k.digest(c.Rcpt, c.Day), k.dueDigests(), k.pending(), k.lock(tasks.NotifyID(id))},
 				threshold, ms(c.Lead.CreatedAt), id, member, ms(c.SendAt), mustJSON(leadworker.Notification{Via: "digest", Recipient: c.Rcpt}),
@@ -172,7 +188,7 @@ func (s *Store) DayCount(ctx context.Context, rcpt, day string) (int, error) {
 func (s *Store) DigestSent(ctx context.Context, rcpt, day, sentTo string, leads []*leadworker.Lead, at time.Time, failure string, entries map[string]leadworker.FeedEntry) error {
 	k := s.keys
 	ks := []string{k.digest(rcpt, day), k.dueDigests(), k.pending()}
-	args := []any{rcpt + "|" + day, at.UTC().Format(time.RFC3339Nano), sentTo, failure, FeedLimit, len(leads)}
+	args := []any{DigestMember(rcpt, day), at.UTC().Format(time.RFC3339Nano), sentTo, failure, FeedLimit, len(leads)}
 	for _, l := range leads {
 		ks, args = append(ks, k.lead(l.ID)), append(args, l.ID)
 	}

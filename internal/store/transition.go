@@ -18,6 +18,7 @@ type change struct {
 	to     leadworker.Status   // new status, or "" to keep it
 	rev    string              // expected revision, or "" for any
 	notice bool                // the change owes the customer or originator a closing notice
+	answer bool                // the change answers the lead: refused for an informational offer lead
 	del    []string            // hash fields to delete
 	set    []any               // hash field/value pairs to set
 }
@@ -62,7 +63,7 @@ func (s *Store) Decline(ctx context.Context, id string, d leadworker.Decline) (*
 		return nil, err
 	}
 	return s.apply(ctx, id, change{action: "decline", from: []leadworker.Status{leadworker.StatusReceived},
-		rule: "only a received lead can be declined", to: leadworker.StatusArchived, notice: true,
+		rule: "only a received lead can be declined", to: leadworker.StatusArchived, notice: true, answer: true,
 		set: []any{fOutcome, string(leadworker.OutcomeDeclined), fDecline, mustJSON(d)}})
 }
 
@@ -107,6 +108,8 @@ func (s *Store) apply(ctx context.Context, id string, c change) (*leadworker.Lea
 	switch {
 	case err != nil:
 		return nil, err
+	case code == WrongState && c.answer && l.Informational && l.Status == leadworker.StatusReceived:
+		return nil, leadworker.Errorf(leadworker.EConflict, "cannot %s lead %s: an informational offer lead (%s) needs no answer, so nobody is told it was declined; accept it to track a deal, or leave it to be archived", c.action, l.ID, l.CallToAction)
 	case code == WrongState:
 		return nil, conflict(c.action, l, c.rule)
 	case code == Stale:
@@ -124,7 +127,7 @@ func (c change) args(id string, now time.Time) []any {
 	if c.notice {
 		pending = tasks.ClosingID(id)
 	}
-	args := []any{strings.Join(statuses, " "), c.rev, string(c.to), ms(now), pending, len(c.del)}
+	args := []any{strings.Join(statuses, " "), c.rev, string(c.to), ms(now), pending, flag(c.answer), len(c.del)}
 	for _, f := range c.del {
 		args = append(args, f)
 	}

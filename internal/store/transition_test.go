@@ -88,9 +88,6 @@ func testTransitionAllowed(t *testing.T) {
 		{name: "decline after the first reminder", seed: seedReminded, act: decline,
 			set:  append([]string{"oc", "declined", "dec", `{"reason":"no"}`, "rev", "1"}, archived...),
 			left: []Index{DueExpire, DueRemindExpiry, DueAlerts}, pending: "closing:L-1"},
-		{name: "decline an informational lead", in: informationalContact, act: decline,
-			set:  append([]string{"oc", "declined", "dec", `{"reason":"no"}`, "rev", "1"}, archived...),
-			left: []Index{DueOffers, DueAlerts}, pending: "closing:L-1"},
 		{name: "close", seed: seedAccepted, act: closeWon, set: append([]string{"oc", "won", "rev", "2"}, archived...),
 			left: []Index{DueAlerts}},
 		{name: "edit the deal", seed: seedAccepted, act: editDeal, set: []string{"deal", mustJSON(renamed), "rev", "2"}},
@@ -163,21 +160,25 @@ func testTransitionRefused(t *testing.T) {
 		seed func(*scriptEnv)
 		act  func(*scriptEnv) (*leadworker.Lead, error)
 		want string // the error code
+		in   func(*leadworker.Intake)
 	}{
-		{"accept an accepted lead", seedAccepted, accept, leadworker.EConflict},
-		{"decline an accepted lead", seedAccepted, decline, leadworker.EConflict},
-		{"close a received lead", nil, closeWon, leadworker.EConflict},
-		{"accept a declined lead", seedDeclined, accept, leadworker.EConflict},
-		{"decline a declined lead", seedDeclined, decline, leadworker.EConflict},
-		{"favorite a declined lead", seedDeclined, favorite(true), leadworker.EConflict},
-		{"close a closed lead", func(e *scriptEnv) { seedAccepted(e); _, err := closeWon(e); e.must(err) }, closeWon, leadworker.EConflict},
-		{"accept a missing lead", nil, ghost, leadworker.ENotFound},
+		// An informational offer lead needs no answer: declining it would
+		// tell its customer to choose another partner.
+		{"decline an informational lead", nil, decline, leadworker.EConflict, informationalContact},
+		{"accept an accepted lead", seedAccepted, accept, leadworker.EConflict, nil},
+		{"decline an accepted lead", seedAccepted, decline, leadworker.EConflict, nil},
+		{"close a received lead", nil, closeWon, leadworker.EConflict, nil},
+		{"accept a declined lead", seedDeclined, accept, leadworker.EConflict, nil},
+		{"decline a declined lead", seedDeclined, decline, leadworker.EConflict, nil},
+		{"favorite a declined lead", seedDeclined, favorite(true), leadworker.EConflict, nil},
+		{"close a closed lead", func(e *scriptEnv) { seedAccepted(e); _, err := closeWon(e); e.must(err) }, closeWon, leadworker.EConflict, nil},
+		{"accept a missing lead", nil, ghost, leadworker.ENotFound, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			onBackends(t, func(e *scriptEnv) {
-				transitionCase{seed: tc.seed}.seedLead(e)
+				transitionCase{seed: tc.seed, in: tc.in}.seedLead(e)
 				before := e.dump()
 				if l, err := tc.act(e); leadworker.ErrorCode(err) != tc.want || l != nil {
 					e.t.Errorf("%s: %v, %v; want a %s error", tc.name, l, err, tc.want)
@@ -189,11 +190,11 @@ func testTransitionRefused(t *testing.T) {
 }
 
 // transitionRaw runs transition.lua on lead id as its header says: allowed
-// statuses, expected revision, new status, now, no pending member, no field
-// to delete and the pairs set.
+// statuses, expected revision, new status, now, no pending member, not an
+// answer, no field to delete and the pairs set.
 func (e *scriptEnv) transitionRaw(id, allowed, rev, to string, set ...any) (Result, map[string]string, int) {
 	e.t.Helper()
-	args := append([]any{allowed, rev, to, ms(e.clock.Now()), "", 0}, set...)
+	args := append([]any{allowed, rev, to, ms(e.clock.Now()), "", "", 0}, set...)
 	reply, err := transitionScript.Run(e.ctx, e.rdb, e.keys.transition(id), args...).Slice()
 	if err != nil {
 		e.t.Fatal(err)
