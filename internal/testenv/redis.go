@@ -22,7 +22,7 @@ type Redis struct {
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has exited
-	tb     testing.TB       // nil for a server started by RunWithRedis
+	tb     testing.TB    // nil for a server started by RunWithRedis
 	fatalf func(format string, args ...any)
 }
 
