@@ -23,6 +23,7 @@ const (
 
 var (
 	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+	partnerPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 	phonePattern    = regexp.MustCompile(`^[0-9+()./ x-]{1,40}$`)
@@ -43,6 +44,19 @@ func ValidateID(field, v string) error {
 	return nil
 }
 
+// ValidatePartnerID checks a partner id: an id without ":", which separates
+// the parts of the store's keys (a partner "P-1:leads" would otherwise share
+// a key with partner P-1's lead listing).
+func ValidatePartnerID(field, v string) error {
+	if err := ValidateID(field, v); err != nil {
+		return err
+	}
+	if !partnerPattern.MatchString(v) {
+		return Invalidf(field, "%s may hold only letters, digits and . _ - (no \":\") and must start with a letter or digit", field)
+	}
+	return nil
+}
+
 // ValidateEmail checks a bare email address such as a@b.example; display
 // names and anything that could smuggle a header are refused.
 func ValidateEmail(field, v string) error {
@@ -50,10 +64,21 @@ func ValidateEmail(field, v string) error {
 		return nil
 	}
 	a, err := mail.ParseAddress(v)
-	if err != nil || a.Address != v || a.Name != "" || len(v) > 254 {
+	if err != nil || a.Address != v || a.Name != "" || len(v) > 254 || !hostName(v[strings.LastIndexByte(v, '@')+1:]) {
 		return Invalidf(field, "%s must be a plain email address such as name@example.com", field)
 	}
 	return nil
+}
+
+// hostName reports whether d is a domain name of labels that neither start
+// nor end with a hyphen, such as an email address needs.
+func hostName(d string) bool {
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' || strings.ContainsAny(label, "[]") {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLine checks a single-line text field: valid UTF-8, no control
@@ -71,8 +96,10 @@ func checkLine(field, v string, max int) error {
 // checkText checks a multi-line text field: tabs and newlines are allowed,
 // other control characters are not.
 func checkText(field, v string, max int) error {
-	if !utf8.ValidString(v) {
-		return Invalidf(field, "%s must be valid UTF-8", field)
+	// JSON decoding turns invalid UTF-8 and lone surrogates (\ud800) into
+	// U+FFFD: refuse the replacement character rather than store it.
+	if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
+		return Invalidf(field, "%s must be valid UTF-8 text: invalid bytes, lone surrogates and U+FFFD are refused", field)
 	}
 	if utf8.RuneCountInString(v) > max {
 		return Invalidf(field, "%s must be at most %d characters", field, max)
@@ -114,7 +141,7 @@ func FirstErr(errs ...error) error {
 func (in *Intake) Validate(now time.Time) error {
 	return FirstErr(
 		ValidateID("id", in.ID),
-		ValidateID("partner_id", in.PartnerID),
+		ValidatePartnerID("partner_id", in.PartnerID),
 		in.validateLocation(),
 		in.validateType(),
 		CheckEnum("source", in.Source, Sources),

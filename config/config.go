@@ -31,6 +31,10 @@ type Config struct {
 	KeyPrefix string
 	// HTTPAddr is the API's listen address.
 	HTTPAddr string
+	// HTTPReadTimeout bounds reading a whole request, headers and body.
+	HTTPReadTimeout time.Duration
+	// HTTPMaxConns caps the API's open connections.
+	HTTPMaxConns int
 	// APITokens are accepted by the intake and partner endpoints.
 	APITokens []string
 	// AdminTokens are accepted by /admin/ endpoints.
@@ -57,6 +61,8 @@ type Config struct {
 	// DigestThreshold is how many leads per recipient and day are emailed
 	// one by one before the rest wait for the digest.
 	DigestThreshold int
+	// DigestMaxLeads is the most leads one part of a digest lists.
+	DigestMaxLeads int
 	// DigestAt is the time of day (after midnight, recipient's time zone)
 	// the digest of the previous day goes out.
 	DigestAt time.Duration
@@ -95,6 +101,8 @@ var Vars = []Var{
 	{"LEADWORKER_REDIS_URL", "", "Redis to use: redis://[user:pass@]host:port/db (rediss:// for TLS), redis-sentinel://[:pass@]host:26379,host:26380/master[?db=N], or redis-cluster://[:pass@]host:7000,host:7001. Empty: an embedded in-memory Redis (nothing survives a restart).", parseRedisURL},
 	{"LEADWORKER_KEY_PREFIX", "leadworker:", "Prefix of every lead-store key in Redis.", parsePrefix},
 	{"LEADWORKER_HTTP_ADDR", "127.0.0.1:8080", "Listen address of the HTTP API. Without tokens only a loopback address is allowed.", parseAddr},
+	{"LEADWORKER_HTTP_READ_TIMEOUT", "60s", "Time a client has to send a whole request, headers and body together (Go duration); a client still sending then is cut off. A 16 MiB batch at 60 s needs about 2.2 Mbit/s.", durationVar(func(c *Config) *time.Duration { return &c.HTTPReadTimeout }, false)},
+	{"LEADWORKER_HTTP_MAX_CONNS", "1024", "Open connections the API accepts at most (1-100000); past that a new connection is answered 503 and closed.", parseMaxConns},
 	{"LEADWORKER_API_TOKENS", "", "Comma-separated bearer tokens for /v1/ endpoints.", parseTokens(func(c *Config) *[]string { return &c.APITokens })},
 	{"LEADWORKER_ADMIN_TOKENS", "", "Comma-separated bearer tokens for /admin/ endpoints.", parseTokens(func(c *Config) *[]string { return &c.AdminTokens })},
 	{"LEADWORKER_LOG_LEVEL", "info", "One of trace, debug, info, warn, error.", parseLevel},
@@ -109,6 +117,7 @@ var Vars = []Var{
 	{"LEADWORKER_MAIL_FROM", "leadworker@localhost", "From address of every email; its domain ends every Message-ID.", parseMailFrom},
 	{"LEADWORKER_LEAD_URL", "http://127.0.0.1:8080/v1/leads/{id}", "Link to a lead in emails; {id} is replaced by the lead id.", parseLeadURL},
 	{"LEADWORKER_DIGEST_THRESHOLD", "10", "Leads per recipient and day emailed one by one; later ones wait for the digest (1-10000).", parseThreshold},
+	{"LEADWORKER_DIGEST_MAX_LEADS", "200", "Leads one digest email lists at most (1-10000); a longer digest goes out in parts, each saying which part it is.", parseDigestMax},
 	{"LEADWORKER_DIGEST_AT", "08:00", "Time of day (HH:MM, recipient's time zone) when the previous day's digest goes out.", parseDigestAt},
 	{"LEADWORKER_EXPIRE_AFTER", "14d", "Age at which a received lead expires (Go duration or days, e.g. 336h or 14d).", durationVar(func(c *Config) *time.Duration { return &c.ExpireAfter }, false)},
 	{"LEADWORKER_CONTACT_ALERT_AFTER", "72h", "Age at which a contact request's alert turns overdue.", durationVar(func(c *Config) *time.Duration { return &c.ContactAlertAfter }, false)},
@@ -263,6 +272,15 @@ func parseMaxRetry(c *Config, v string) error {
 	return nil
 }
 
+func parseMaxConns(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100000 {
+		return errors.New("must be a whole number from 1 to 100000")
+	}
+	c.HTTPMaxConns = n
+	return nil
+}
+
 func parseConcurrency(c *Config, v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 1000 {
@@ -337,6 +355,15 @@ func parseLeadURL(c *Config, v string) error {
 		return errors.New("must be an http(s) URL containing {id}, such as https://portal.example/referrals/leads/{id}")
 	}
 	c.LeadURL = v
+	return nil
+}
+
+func parseDigestMax(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return errors.New("must be a whole number from 1 to 10000")
+	}
+	c.DigestMaxLeads = n
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,10 +61,17 @@ func (n *Notifier) digestTime(day string, loc *time.Location) time.Time {
 	return t
 }
 
-// HandleDigest sends one recipient's digest for one day: every lead waiting
-// in it, valid ones first and potential spam last. A lead that joins while
-// it is being sent stays in the digest, which stays due: the next digests
-// run sends it.
+// DefaultDigestMaxLeads is how many leads one digest email lists unless
+// NotifyConfig.DigestMaxLeads says otherwise.
+const DefaultDigestMaxLeads = 200
+
+// HandleDigest sends one recipient's digest for one day, in parts of at
+// most DigestMaxLeads leads, oldest first; each part lists its valid leads
+// first and potential spam last. A part's list is sealed before it is
+// sent, so a retry sends exactly that part again under the same
+// Message-ID, and a lead that joins meanwhile goes into a further part.
+// A part refused for good is recorded on its leads and the next parts
+// still go out.
 func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 	var p tasks.DigestPayload
 	if err := decodePayload(t, &p); err != nil {
@@ -74,14 +82,54 @@ func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(err, errBusy)
 	}
 	defer unlock()
+	var refused error
+	for {
+		part, leads, err := n.nextPart(ctx, p)
+		if err != nil || part == nil {
+			return errors.Join(err, refused)
+		}
+		err = n.sendDigest(ctx, p, part, leads)
+		switch {
+		case errors.Is(err, asynq.SkipRetry):
+			refused = err // recorded on the part's leads: go on with the next part
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// nextPart returns the digest's part to send and its leads: the part
+// sealed before, as it was, or else a new part of the oldest leads still
+// waiting, sealed now. It returns no part once none is left, and the
+// digest then stops being due.
+func (n *Notifier) nextPart(ctx context.Context, p tasks.DigestPayload) (*store.DigestPart, []*leadworker.Lead, error) {
+	part, err := n.store.SealedDigest(ctx, p.Recipient, p.Day)
+	if err == nil && part == nil {
+		part, err = n.sealPart(ctx, p)
+	}
+	if err != nil || part == nil {
+		return nil, nil, err
+	}
+	leads, err := n.store.GetMany(ctx, part.IDs)
+	return part, slices.DeleteFunc(leads, func(l *leadworker.Lead) bool { return l == nil }), err
+}
+
+// sealPart seals the next part of the digest from the leads waiting in it,
+// leaving out those archived while they waited; nil when none is left.
+func (n *Notifier) sealPart(ctx context.Context, p tasks.DigestPayload) (*store.DigestPart, error) {
 	leads, err := n.store.DigestLeads(ctx, p.Recipient, p.Day)
 	if err == nil {
 		leads, err = n.leaveOutArchived(ctx, p, leads)
 	}
 	if err != nil || len(leads) == 0 {
-		return errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, nil, n.clock.Now(), "", nil))
+		return nil, errors.Join(err, n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, nil, n.clock.Now(), "", nil))
 	}
-	return n.sendDigest(ctx, p, leads)
+	max := cmp.Or(n.cfg.DigestMaxLeads, DefaultDigestMaxLeads)
+	ids := make([]string, 0, max)
+	for _, l := range leads[:min(max, len(leads))] {
+		ids = append(ids, l.ID)
+	}
+	return n.store.SealDigest(ctx, p.Recipient, p.Day, ids, (len(leads)+max-1)/max)
 }
 
 // leaveOutArchived records the digest's leads that were archived (declined
@@ -107,14 +155,17 @@ func (n *Notifier) leaveOutArchived(ctx context.Context, p tasks.DigestPayload, 
 // sendDigest emails the digest and records how it went. A location
 // contact that refuses it for good gets it no more: its leads fall back,
 // once, to the partner's default contact, who gets the digest instead.
-func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead) error {
+func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, part *store.DigestPart, leads []*leadworker.Lead) error {
+	if len(leads) == 0 { // the part's leads are gone: nothing to send
+		return n.store.DigestSent(ctx, p.Recipient, p.Day, p.Recipient, nil, n.clock.Now(), "", nil)
+	}
 	sortForDigest(leads)
 	ids := make([]string, len(leads))
 	for i, l := range leads {
 		ids[i] = l.ID
 	}
 	rcpt := n.digestRecipient(ctx, p.Recipient, leads[0])
-	err := n.mailDigest(ctx, p, leads, ids, rcpt, "")
+	err := n.mailDigest(ctx, p, part, leads, ids, rcpt, "")
 	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == leadworker.SourceLocation {
 		n.log.WithError(err).WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids}).
 			Warn("location contact rejected the digest; sending it to the default contact")
@@ -123,7 +174,7 @@ func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, leads 
 			return ferr
 		}
 		if def.Email != "" {
-			rcpt, err = def, n.mailDigest(ctx, p, leads, ids, def, ".default")
+			rcpt, err = def, n.mailDigest(ctx, p, part, leads, ids, def, ".default")
 		}
 	}
 	return n.digestDone(ctx, p, leads, ids, rcpt.Email, err)
@@ -147,12 +198,13 @@ func (n *Notifier) digestFallback(ctx context.Context, leads []*leadworker.Lead)
 
 // mailDigest renders the digest for rcpt and sends it; suffix tells apart
 // the Message-ID of a fallback copy.
-func (n *Notifier) mailDigest(ctx context.Context, p tasks.DigestPayload, leads []*leadworker.Lead, ids []string, rcpt leadworker.Recipient, suffix string) error {
+func (n *Notifier) mailDigest(ctx context.Context, p tasks.DigestPayload, part *store.DigestPart, leads []*leadworker.Lead, ids []string, rcpt leadworker.Recipient, suffix string) error {
 	total, err := n.store.DayCount(ctx, p.Recipient, p.Day)
 	if err != nil {
 		return err
 	}
-	data := templates.DigestData{RecipientName: rcpt.Name, Day: p.Day, Total: total, ExpireDays: n.cfg.expireDays()}
+	data := templates.DigestData{RecipientName: rcpt.Name, Day: p.Day, Total: total, ExpireDays: n.cfg.expireDays(),
+		Part: part.N, Parts: part.Parts}
 	for _, l := range leads {
 		data.Leads = append(data.Leads, n.view(l, rcpt.Locale))
 	}

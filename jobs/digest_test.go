@@ -2,12 +2,16 @@ package jobs_test
 
 import (
 	"errors"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/store"
+	"github.com/leadworker/leadworker/jobs"
+	"github.com/leadworker/leadworker/mailer"
+	"github.com/sirupsen/logrus"
 )
 
 // digestDay is the Tokyo day of the digest tests' leads; its digest goes
@@ -183,7 +187,7 @@ func TestDigestLateLeadGoesInAFurtherDigest(t *testing.T) {
 	}
 	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
 		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1"), Subject: "1 more new lead for " + digestDay},
-		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-LATE"), Subject: "1 more new lead for " + digestDay, Leads: "L-LATE"})
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-LATE"), Subject: "1 more new lead for " + digestDay + " (part 2 of 2)", Leads: "L-LATE"})
 	e.wantNotification("L-LATE", ntf{via: "digest", rcpt: tokyoContact, sent: digestSendAt.Add(time.Hour)})
 	e.wantNoDigestDue()
 }
@@ -204,5 +208,64 @@ func TestDigestLeavesOutLeadsArchivedMeanwhile(t *testing.T) {
 	}
 	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
 		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1"), Leads: "L-D1"})
+	e.wantNoDigestDue()
+}
+
+// withDigestMax makes the env's handlers send digests in parts of at most
+// max leads.
+func (e *env) withDigestMax(max int) {
+	cfg := notifyConfig
+	cfg.DigestMaxLeads = max
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	e.notifier = jobs.NewNotifier(e.store, e.queue, mailer.New(e.mail), e.clock, log, cfg)
+}
+
+// TestDigestGoesOutInParts checks a digest longer than DigestMaxLeads: it
+// goes out in parts of at most that many leads, oldest first, each saying
+// which part of how many it is, each lead in exactly one part.
+func TestDigestGoesOutInParts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.withDigestMax(2)
+	e.fillDigest([]string{"L-D1", "L-D2", "L-D3", "L-D4", "L-D5"}, nil)
+	e.clock.Set(digestSendAt)
+	if err := e.digest(tokyoContact, digestDay); err != nil {
+		t.Fatal(err)
+	}
+	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1", "L-D2"), Subject: "2 more new leads for " + digestDay + " (part 1 of 3)", Leads: "L-D1 L-D2"},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D3", "L-D4"), Subject: "2 more new leads for " + digestDay + " (part 2 of 3)", Leads: "L-D3 L-D4"},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D5"), Subject: "1 more new lead for " + digestDay + " (part 3 of 3)", Leads: "L-D5"})
+	for _, id := range []string{"L-D1", "L-D2", "L-D3", "L-D4", "L-D5"} {
+		e.wantNotification(id, ntf{via: "digest", rcpt: tokyoContact, sent: digestSendAt})
+	}
+	e.wantNoDigestDue()
+}
+
+// TestDigestRetryResendsTheSealedPart checks a digest whose send failed
+// for now, as after a crash between the server's acceptance and the
+// record, or a reply slower than the SMTP timeout: a lead joins before the
+// retry, and the retry sends the first list exactly, under the same
+// Message-ID; the late lead goes in a part of its own. No lead is in two
+// different emails.
+func TestDigestRetryResendsTheSealedPart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fillDigest([]string{"L-D1", "L-D2", "L-D3"}, nil)
+	e.clock.Set(digestSendAt)
+	e.mail.Fail(tokyoContact, true)
+	if err := e.digest(tokyoContact, digestDay); err == nil {
+		t.Fatal("a failed digest succeeded")
+	}
+	e.create("L-LATE", createdAt(jst(digestDay, 23, 0)))
+	e.mustNotify("L-LATE")
+	e.mail.Fail(tokyoContact, false)
+	if err := e.digest(tokyoContact, digestDay); err != nil {
+		t.Fatal(err)
+	}
+	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1", "L-D2", "L-D3"), Subject: "3 more new leads for " + digestDay, Leads: "L-D1 L-D2 L-D3"},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-LATE"), Subject: "1 more new lead for " + digestDay + " (part 2 of 2)", Leads: "L-LATE"})
 	e.wantNoDigestDue()
 }

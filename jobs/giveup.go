@@ -13,7 +13,8 @@ import (
 )
 
 // noticeOf names each task type's email in metrics.
-var noticeOf = map[string]string{tasks.TypeNotify: "new_lead", tasks.TypeNotifyBatch: "new_lead", tasks.TypeClosing: "closing", tasks.TypeReminder: "reminder", tasks.TypeDigest: "digest"}
+var noticeOf = map[string]string{tasks.TypeNotify: "new_lead", tasks.TypeNotifyBatch: "new_lead", tasks.TypeClosing: "closing",
+	tasks.TypeClosingBatch: "closing", tasks.TypeReminder: "reminder", tasks.TypeDigest: "digest"}
 
 // lastAttempt reports whether a failing task will not be retried: asynq
 // archives it after this attempt.
@@ -46,8 +47,11 @@ func (n *Notifier) giveUp(h asynq.HandlerFunc, record func(context.Context, *lea
 		retried, _ := asynq.GetRetryCount(ctx)
 		msg := fmt.Sprintf("gave up after %d attempts: %v", retried+1, err)
 		member := ""
-		if t.Type() == tasks.TypeNotifyBatch {
+		switch t.Type() {
+		case tasks.TypeNotifyBatch:
 			member = pendingBatch(tasks.NotifyBatchID, p.Batch)
+		case tasks.TypeClosingBatch:
+			member = pendingBatch(tasks.ClosingBatchID, p.Batch)
 		}
 		ids := slices.DeleteFunc(append(p.LeadIDs, p.LeadID), func(id string) bool { return id == "" })
 		// Every lead of the batch is recorded, then the batch is no longer
@@ -72,6 +76,11 @@ func (n *Notifier) gaveUp(ctx context.Context, id string, t *asynq.Task, msg str
 	}
 	if (t.Type() == tasks.TypeNotify || t.Type() == tasks.TypeNotifyBatch) && settled(l) {
 		return nil // announced, or in a digest, on an earlier attempt
+	}
+	if t.Type() == tasks.TypeClosing || t.Type() == tasks.TypeClosingBatch {
+		if state, _, _, err := n.store.NoticeState(ctx, id); err != nil || state != "" || !closingDue(l) {
+			return err // handled on an earlier attempt, or owed no notice
+		}
 	}
 	n.leadLog(l).Error("giving up on " + t.Type() + ": " + msg)
 	n.stats.EmailFailed(noticeOf[t.Type()], "gave_up")

@@ -27,12 +27,15 @@ var errBusy = errors.New("another worker is sending this message")
 
 // NotifyConfig is what the notification handlers need to know.
 type NotifyConfig struct {
-	From        string        // the From address; its domain ends every Message-ID
-	LeadURL     string        // link to a lead, "{id}" replaced by its id
-	Threshold   int           // leads per recipient and day emailed one by one
-	DigestAt    time.Duration // time of day the digest goes out, after midnight
-	ExpireAfter time.Duration // how long a lead waits for an answer, as emails tell it
-	AlertAfter  time.Duration // how long a contact request is urgent, as emails tell it
+	From      string // the From address; its domain ends every Message-ID
+	LeadURL   string // link to a lead, "{id}" replaced by its id
+	Threshold int    // leads per recipient and day emailed one by one
+	// DigestMaxLeads is the most leads one digest email lists; a longer
+	// digest goes out in parts. 0 means DefaultDigestMaxLeads.
+	DigestMaxLeads int
+	DigestAt       time.Duration // time of day the digest goes out, after midnight
+	ExpireAfter    time.Duration // how long a lead waits for an answer, as emails tell it
+	AlertAfter     time.Duration // how long a contact request is urgent, as emails tell it
 	// RemindAfter and RemindBefore are when reminders go out, as they tell it.
 	RemindAfter, RemindBefore time.Duration
 }
@@ -72,8 +75,13 @@ func NewNotifier(store *store.Store, queue *tasks.Queue, mail *mailer.Mailer, cl
 // SetMetrics makes the handlers count what they send.
 func (n *Notifier) SetMetrics(m *metrics.Metrics) { n.stats = m }
 
-// count records the outcome of one send of a notice type.
+// count records the outcome of one send of a notice type. A server's
+// reply text, which may quote an address, is logged at debug level only.
 func (n *Notifier) count(notice string, err error) {
+	var reply *mailer.ReplyError
+	if errors.As(err, &reply) {
+		n.log.WithFields(logrus.Fields{"notice": notice, "smtp_code": reply.Code, "smtp_reply": reply.Text}).Debug("mail server refused a message")
+	}
 	switch {
 	case err == nil:
 		n.stats.EmailSent(notice)
@@ -90,7 +98,7 @@ func (n *Notifier) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(tasks.TypeNotifyBatch, n.giveUp(n.HandleNotifyBatch, n.notifyGaveUp))
 	mux.HandleFunc(tasks.TypeDigest, n.HandleDigest)
 	mux.HandleFunc(tasks.TypeClosing, n.giveUp(n.HandleClosing, n.closingGaveUp))
-	mux.HandleFunc(tasks.TypeClosingBatch, n.HandleClosingBatch)
+	mux.HandleFunc(tasks.TypeClosingBatch, n.giveUp(n.HandleClosingBatch, n.closingGaveUp))
 	mux.HandleFunc(tasks.TypeReminder, n.giveUp(n.HandleReminder, n.reminderGaveUp))
 }
 

@@ -61,10 +61,11 @@ type Sender interface {
 // break, and a subject of 200 Japanese characters would make one line of
 // over 2,000 octets.
 func (m *Message) Build() ([]byte, error) {
-	for _, a := range []string{m.From, m.To} {
-		parsed, err := mail.ParseAddress(a)
-		if err != nil || parsed.Address != a {
-			return nil, fmt.Errorf("%w: address %q is not a plain email address", ErrPermanent, a)
+	for _, a := range [][2]string{{"From", m.From}, {"To", m.To}} {
+		parsed, err := mail.ParseAddress(a[1])
+		if err != nil || parsed.Address != a[1] {
+			// The address itself stays out: the error is stored and shown.
+			return nil, fmt.Errorf("%w: the %s address is not a plain email address", ErrPermanent, a[0])
 		}
 	}
 	e := email.NewEmail()

@@ -344,14 +344,15 @@ func isStale(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
-// classify marks 5xx replies as permanent.
+// classify turns a server's reply into a ReplyError (permanent for a 5xx)
+// and marks other failures as the transport's.
 func classify(err error) error {
 	var reply *textproto.Error
-	if errors.As(err, &reply) && reply.Code >= 500 {
-		return fmt.Errorf("%w: %d %s", ErrPermanent, reply.Code, reply.Msg)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &reply):
+		return newReplyError(reply.Code, reply.Msg)
 	}
-	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	return nil
+	return fmt.Errorf("smtp: %w", err)
 }

@@ -340,6 +340,13 @@ func TestSMTPPoolReplies(t *testing.T) {
 			recover:  func(s *testenv.SMTP) { s.TempFail(false) },
 			wantCode: "451",
 		},
+		{
+			name:     "452 mailbox full",
+			setup:    func(s *testenv.SMTP) { s.Full("full@customer.example") },
+			recover:  func(*testenv.SMTP) {},
+			rcpt:     "full@customer.example",
+			wantCode: "452 4.2.2",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -357,6 +364,11 @@ func TestSMTPPoolReplies(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantCode) {
 				t.Errorf("error %q does not name the reply code %s", err, tt.wantCode)
+			}
+			// The error's text is stored with tasks and shown by readiness:
+			// it names the codes, never the address the server quoted.
+			if strings.Contains(err.Error(), "@") {
+				t.Errorf("error %q names an address", err)
 			}
 			if n := len(sink.Mails()); n != 0 {
 				t.Fatalf("server accepted %d messages", n)

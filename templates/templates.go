@@ -81,6 +81,9 @@ type DigestData struct {
 	Day           string // the day's date, YYYY-MM-DD, in the recipient's time zone
 	Total         int    // leads the recipient got that day, individual ones included
 	Leads         []LeadView
+	// Part and Parts number a digest sent in several parts (Part of
+	// Parts); a digest in one part has Parts 0 or 1 and says nothing of it.
+	Part, Parts int
 	// ExpireDays is how many days a lead waits for an answer before it
 	// expires (LEADWORKER_EXPIRE_AFTER in whole days); 0 means
 	// DefaultExpireDays.

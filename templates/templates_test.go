@@ -737,3 +737,30 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestDigestPartsAreNumbered checks that a digest sent in several parts
+// says which part it is in its subject and body, in every locale, and that
+// a digest in one part says nothing of parts.
+func TestDigestPartsAreNumbered(t *testing.T) {
+	t.Parallel()
+	lead := LeadView{ID: "L-1", URL: "https://portal.example/referrals/leads/L-1", Company: "Contoso"}
+	render := func(locale string, part, parts int) Email {
+		t.Helper()
+		e, err := Render(Digest, locale, DigestData{Day: "2027-01-01", Total: 40, Leads: []LeadView{lead}, Part: part, Parts: parts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, locale := range Locales {
+		part, whole := render(locale, 3, 5), render(locale, 1, 1)
+		for what, text := range map[string][2]string{"subject": {part.Subject, whole.Subject}, "text": {part.Text, whole.Text}, "html": {part.HTML, whole.HTML}} {
+			if !strings.Contains(text[0], "3") || !strings.Contains(text[0], "5") {
+				t.Errorf("%s: the %s of part 3 of 5 does not say so: %q", locale, what, text[0])
+			}
+			if what != "html" && strings.Contains(text[1], "5") { // the HTML's styles hold fives
+				t.Errorf("%s: the %s of a digest in one part names parts", locale, what)
+			}
+		}
+	}
+}

@@ -47,6 +47,11 @@ func TestBadInputIsRefusedWithTheField(t *testing.T) {
 		{"bad country", "POST", "/v1/leads", lead("L-20", withCustomer("country", "Japan")), 400, "invalid", "customer.country"},
 		{"bad time", "POST", "/v1/leads", lead("L-21", set("created_at", "yesterday")), 400, "invalid", "created_at"},
 		{"future time", "POST", "/v1/leads", lead("L-22", set("created_at", "2999-01-01T00:00:00Z")), 400, "invalid", "created_at"},
+		{"number for a time", "POST", "/v1/leads", lead("L-22a", set("created_at", 5)), 400, "invalid", "created_at"},
+		{"bool for a time", "POST", "/v1/leads", lead("L-22b", set("created_at", true)), 400, "invalid", "created_at"},
+		{"lone surrogate", "POST", "/v1/leads", `{"id":"L-22c","partner_id":"P-100","kind":"customer_inquiry","lead_type":"profile","customer":{"company":"Contoso \ud800"}}`, 400, "invalid", "customer.company"},
+		{"email domain starting with a hyphen", "POST", "/v1/leads", lead("L-22d", withCustomer("email", "a@-b.example")), 400, "invalid", "customer.email"},
+		{"partner id with a colon", "POST", "/v1/leads", lead("L-22e", set("partner_id", "P-100:leads")), 400, "invalid", "partner_id"},
 		{"bad originator email", "POST", "/v1/leads", lead("L-23", set("originator", map[string]any{"email": "x"})), 400, "invalid", "originator.email"},
 		{"oversized body", "POST", "/v1/leads", `{"id":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "too_large", ""},
 		{"unknown lead", "GET", "/v1/leads/L-NOPE", nil, 404, "not_found", ""},
@@ -152,5 +157,24 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	res = e.do("POST", "/v1/leads", lead("L-DOWN"))
 	if code, _, _ := res.Error(t); res.Status != 503 || code != "unavailable" {
 		t.Fatalf("intake with Redis down: %d %s", res.Status, res.Body)
+	}
+}
+
+// TestBodiesMustBeJSON checks that a body sent as another media type is
+// refused with 415, and that a bad process_at is named as such.
+func TestBodiesMustBeJSON(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	res := e.do("POST", "/v1/leads", jsonOf(lead("L-TXT")), "Content-Type", "text/plain")
+	if code, _, _ := res.Error(t); res.Status != http.StatusUnsupportedMediaType || code != "unsupported_media_type" {
+		t.Fatalf("text/plain body: %d %s, want 415", res.Status, res.Body)
+	}
+	e.must(201, "POST", "/v1/leads", lead("L-JSON"))
+	e.token = "admin-token-0123456789"
+	for _, at := range []any{"soon", 5} {
+		res = e.do("POST", "/admin/v1/tasks", map[string]any{"type": "lead:notify", "payload": map[string]any{"lead_id": "L-1"}, "process_at": at})
+		if _, field, _ := res.Error(t); res.Status != 400 || field != "process_at" {
+			t.Fatalf("process_at %v: %d %s, want 400 naming process_at", at, res.Status, res.Body)
+		}
 	}
 }

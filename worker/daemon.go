@@ -224,7 +224,7 @@ func (d *Daemon) listen() error {
 	if err != nil {
 		return fmt.Errorf("listen on LEADWORKER_HTTP_ADDR %s: %w", d.cfg.HTTPAddr, err)
 	}
-	d.ln = ln
+	d.ln = limitConns(ln, d.cfg.HTTPMaxConns)
 	if err := d.openMonitor(); err != nil {
 		return err
 	}
@@ -233,9 +233,13 @@ func (d *Daemon) listen() error {
 	if api.Open() {
 		d.log.Warn("no LEADWORKER_API_TOKENS or LEADWORKER_ADMIN_TOKENS set: the API accepts every request and listens on loopback only")
 	}
-	d.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout bounds a whole request, body included: a client dribbling
+	// a byte at a time is cut off at the deadline, not kept alive by each
+	// byte.
+	d.http = &http.Server{Handler: api, ReadHeaderTimeout: min(10*time.Second, d.cfg.HTTPReadTimeout),
+		ReadTimeout: d.cfg.HTTPReadTimeout, IdleTimeout: 2 * time.Minute}
 	go func() {
-		if err := d.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := d.http.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
 			d.serveErr <- fmt.Errorf("serve HTTP: %w", err)
 		}
 	}()

@@ -675,7 +675,9 @@ func TestSecurityExpiredLeadsKeepNoContactData(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "LEADWORKER_DIGEST_THRESHOLD", "2")
 	e.must(200, "PUT", "/v1/partners/P-100/contacts", fabrikamContacts)
-	old := time.Now().UTC().Add(-15 * 24 * time.Hour)
+	// 13 days old: announced (a lead past its deadline would not be), then
+	// expired by a run two days ahead.
+	old := time.Now().UTC().Add(-13 * 24 * time.Hour)
 	leads := []struct{ id, name, email, phone string }{
 		{"L-EXP-SENT", "Sent Sato", "sent@customer-a.example", "+81-3-1111-0001"},
 		{"L-EXP-REFUSED", "Refused Ito", "refused@customer-b.example", "+81-3-1111-0002"},
@@ -703,9 +705,7 @@ func TestSecurityExpiredLeadsKeepNoContactData(t *testing.T) {
 	if found := scanRedis(e, secrets); len(found) != len(secrets) {
 		t.Fatalf("before the expiry the scan finds only %v of %v: it would prove nothing", found, secrets)
 	}
-	if res, body := e.send("POST", "/admin/v1/maintenance/expire", adminAuth, nil); res.StatusCode != 202 {
-		t.Fatalf("enqueue expire: %d %s", res.StatusCode, body)
-	}
+	e.run(e.tools().Maintenance, "expire", time.Now().Add(2*24*time.Hour), false)
 	waitFor(t, func() bool {
 		return len(mailsTo(t, e.smtp.Mails(), "sent@customer-a.example")) == 1 &&
 			len(mailsTo(t, e.smtp.Mails(), "digest@customer-e.example")) == 1 &&

@@ -27,7 +27,7 @@ func (d *Daemon) handlers() *asynq.ServeMux {
 }
 
 func notifyConfig(cfg *config.Config) jobs.NotifyConfig {
-	return jobs.NotifyConfig{From: cfg.MailFrom, LeadURL: cfg.LeadURL, Threshold: cfg.DigestThreshold,
+	return jobs.NotifyConfig{From: cfg.MailFrom, LeadURL: cfg.LeadURL, Threshold: cfg.DigestThreshold, DigestMaxLeads: cfg.DigestMaxLeads,
 		DigestAt: cfg.DigestAt, ExpireAfter: cfg.ExpireAfter, AlertAfter: cfg.ContactAlertAfter,
 		RemindAfter: cfg.RemindAfter, RemindBefore: cfg.RemindBeforeExpiry}
 }

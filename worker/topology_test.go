@@ -185,13 +185,15 @@ func TestOnRedisCluster(t *testing.T) {
 		t.Fatalf("CSV export: %d rows (want header + 48), starting %v", len(rows), rows[:min(2, len(rows))])
 	}
 
-	// Expiry through the maintenance tools, with leads older than 14 days.
+	// Expiry through the maintenance tools, run 12 hours ahead: leads 13 days
+	// and 18 hours old are announced now (their deadline is still ahead)
+	// and expire then; a lead 13 days old does not.
 	now := time.Now().UTC().Truncate(time.Second)
 	var old []string
 	for i := range 3 {
 		id := fmt.Sprintf("L-OLD-%d", i)
 		old = append(old, id)
-		e.must(201, "POST", "/v1/leads", lead(id, createdAt(now.Add(-15*24*time.Hour).Add(time.Duration(i)*time.Minute)), func(l map[string]any) {
+		e.must(201, "POST", "/v1/leads", lead(id, createdAt(now.Add(-(13*24+18)*time.Hour).Add(time.Duration(i)*time.Minute)), func(l map[string]any) {
 			l["customer"] = map[string]any{"company": "Old Customer KK", "name": fmt.Sprintf("Old Customer %d", i),
 				"email": fmt.Sprintf("old%d@contoso.example", i), "phone": fmt.Sprintf("+81-3-1111-000%d", i), "country": "JP"}
 		}))
@@ -201,14 +203,15 @@ func TestOnRedisCluster(t *testing.T) {
 	pending := "{leadworker}:pending"
 	waitFor(t, func() bool { return rdb.ZCard(ctx, pending).Val() == 0 })
 	m := e.tools().Maintenance
-	rep, err := m.Run(ctx, "expire", now, false)
+	later := now.Add(12 * time.Hour)
+	rep, err := m.Run(ctx, "expire", later, false)
 	if err != nil {
 		t.Fatalf("expire: %v", err)
 	}
 	if got := leadIDs(rep.Changes); fmt.Sprint(got) != fmt.Sprint(old) {
 		t.Fatalf("expired %v, want %v", got, old)
 	}
-	if rep, err := m.Run(ctx, "expire", now, false); err != nil || len(rep.Changes) != 0 {
+	if rep, err := m.Run(ctx, "expire", later, false); err != nil || len(rep.Changes) != 0 {
 		t.Fatalf("second expire run: %v %v", rep, err)
 	}
 	expired := e.must(200, "GET", "/v1/leads/L-OLD-0", nil)

@@ -89,7 +89,7 @@ func (tc digestSentCase) run(e *scriptEnv) {
 // raw runs digest_sent.lua on e as its header says.
 func (tc digestSentCase) raw(e *scriptEnv) (int, error) {
 	k := e.keys
-	ks := []string{k.digest(claimRcpt, claimDay), k.dueDigests(), k.pending()}
+	ks := []string{k.digest(claimRcpt, claimDay), k.dueDigests(), k.pending(), k.sealedDigest(claimRcpt, claimDay)}
 	args := []any{digestMember, digestSentAt.Format(time.RFC3339Nano), digestSentTo, tc.failure, FeedLimit, len(tc.sent)}
 	for _, id := range tc.sent {
 		ks, args = append(ks, k.lead(id)), append(args, id)

@@ -23,6 +23,8 @@ import (
 //	<prefix>due:digests             sorted set: "<recipient>|<day>" of unsent digests, by send ms
 //	<prefix>count:<rcpt>:<day>      string: leads announced to a recipient on a day (expires)
 //	<prefix>digest:<rcpt>:<day>     sorted set: lead ids waiting for that digest, by created ms
+//	<prefix>digest-part:<rcpt>:<day>  string: "<part> <parts> <ids>" of the digest part being sent
+//	<prefix>digest-parts:<rcpt>:<day> string: parts of that digest sealed so far (expires)
 //	<prefix>partner:<pid>:feed      list: the Action Center feed, newest first, capped
 //	<prefix>lock:<task id>          string: held while a message is being sent
 //	<prefix>closing-batch:<name>    string: the ids of a batch of expired leads whose notices are pending
@@ -44,8 +46,14 @@ func (k keys) pending() string                { return k.prefix + "pending" }
 func (k keys) dueDigests() string             { return k.prefix + "due:digests" }
 func (k keys) count(rcpt, day string) string  { return k.prefix + "count:" + rcpt + ":" + day }
 func (k keys) digest(rcpt, day string) string { return k.prefix + "digest:" + rcpt + ":" + day }
-func (k keys) feed(pid string) string         { return k.prefix + "partner:" + pid + ":feed" }
-func (k keys) lock(name string) string        { return k.prefix + "lock:" + name }
+func (k keys) sealedDigest(rcpt, day string) string {
+	return k.prefix + "digest-part:" + rcpt + ":" + day
+}
+func (k keys) digestParts(rcpt, day string) string {
+	return k.prefix + "digest-parts:" + rcpt + ":" + day
+}
+func (k keys) feed(pid string) string  { return k.prefix + "partner:" + pid + ":feed" }
+func (k keys) lock(name string) string { return k.prefix + "lock:" + name }
 func (k keys) closingBatch(name string) string {
 	return k.prefix + tasks.ClosingBatchID(name)
 }

@@ -59,7 +59,7 @@ func (f *Filter) Validate() error {
 		return err
 	}
 	if f.PartnerID != "" {
-		if err := leadworker.ValidateID("partner_id", f.PartnerID); err != nil {
+		if err := leadworker.ValidatePartnerID("partner_id", f.PartnerID); err != nil {
 			return err
 		}
 	}

@@ -187,7 +187,7 @@ func (s *Store) DayCount(ctx context.Context, rcpt, day string) (int, error) {
 // partners' feeds.
 func (s *Store) DigestSent(ctx context.Context, rcpt, day, sentTo string, leads []*leadworker.Lead, at time.Time, failure string, entries map[string]leadworker.FeedEntry) error {
 	k := s.keys
-	ks := []string{k.digest(rcpt, day), k.dueDigests(), k.pending()}
+	ks := []string{k.digest(rcpt, day), k.dueDigests(), k.pending(), k.sealedDigest(rcpt, day)}
 	args := []any{DigestMember(rcpt, day), at.UTC().Format(time.RFC3339Nano), sentTo, failure, FeedLimit, len(leads)}
 	for _, l := range leads {
 		ks, args = append(ks, k.lead(l.ID)), append(args, l.ID)
@@ -200,6 +200,48 @@ func (s *Store) DigestSent(ctx context.Context, rcpt, day, sentTo string, leads 
 		return fmt.Errorf("record digest %s %s: %w", rcpt, day, err)
 	}
 	return nil
+}
+
+// DigestPart is one sealed part of a recipient's digest of a day: its
+// number, how many parts there were when it was sealed, and its leads.
+type DigestPart struct {
+	N, Parts int
+	IDs      []string
+}
+
+// SealedDigest returns the part of rcpt's digest of day that was sealed and
+// not yet recorded as sent, if any.
+func (s *Store) SealedDigest(ctx context.Context, rcpt, day string) (*DigestPart, error) {
+	v, err := s.rdb.Get(ctx, s.keys.sealedDigest(rcpt, day)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read sealed digest %s %s: %w", rcpt, day, err)
+	}
+	var p DigestPart
+	if _, err := fmt.Sscanf(v, "%d %d", &p.N, &p.Parts); err != nil {
+		return nil, fmt.Errorf("decode sealed digest %s %s: %w", rcpt, day, err)
+	}
+	p.IDs = strings.Fields(v)[2:]
+	return &p, nil
+}
+
+// SealDigest fixes ids as the next part of rcpt's digest of day, which
+// with the leads still waiting makes parts parts in all; if a part is
+// sealed already, it returns that one instead (seal_digest.lua). A sealed
+// part is sent, and resent on a retry, exactly as it is.
+func (s *Store) SealDigest(ctx context.Context, rcpt, day string, ids []string, parts int) (*DigestPart, error) {
+	k := s.keys
+	vals, err := sealDigestScript.Run(ctx, s.rdb, []string{k.sealedDigest(rcpt, day), k.digestParts(rcpt, day)},
+		strings.Join(ids, " "), parts).Slice()
+	if err != nil || len(vals) != 3 {
+		return nil, fmt.Errorf("seal digest %s %s: %w", rcpt, day, err)
+	}
+	n, _ := vals[0].(int64)
+	total, _ := vals[1].(int64)
+	list, _ := vals[2].(string)
+	return &DigestPart{N: int(n), Parts: int(total), IDs: strings.Fields(list)}, nil
 }
 
 // pushList prepends v to a capped list in one MULTI/EXEC.

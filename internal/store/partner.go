@@ -16,7 +16,7 @@ const (
 
 // PutContacts replaces a partner's business-profile contacts.
 func (s *Store) PutContacts(ctx context.Context, pid string, c leadworker.Contacts) (*leadworker.Partner, error) {
-	if err := leadworker.FirstErr(leadworker.ValidateID("partner_id", pid), c.Validate()); err != nil {
+	if err := leadworker.FirstErr(leadworker.ValidatePartnerID("partner_id", pid), c.Validate()); err != nil {
 		return nil, err
 	}
 	return s.putPartner(ctx, pid, fContacts, c)
@@ -24,7 +24,7 @@ func (s *Store) PutContacts(ctx context.Context, pid string, c leadworker.Contac
 
 // PutPreferences replaces a partner's Action Center preferences.
 func (s *Store) PutPreferences(ctx context.Context, pid string, p leadworker.Preferences) (*leadworker.Partner, error) {
-	if err := leadworker.FirstErr(leadworker.ValidateID("partner_id", pid), p.Validate()); err != nil {
+	if err := leadworker.FirstErr(leadworker.ValidatePartnerID("partner_id", pid), p.Validate()); err != nil {
 		return nil, err
 	}
 	return s.putPartner(ctx, pid, fPreferences, p)

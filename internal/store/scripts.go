@@ -37,7 +37,8 @@ var (
 	alertScript         = mustScript("alert")          // a contact_me alert turns overdue
 	claimScript         = mustScript("claim")          // the digest decision: alone or in the day's digest
 	announcedScript     = mustScript("announced")      // an announcement's end recorded
-	digestSentScript    = mustScript("digest_sent")    // a digest's end recorded on its leads
+	sealDigestScript    = mustScript("seal_digest")    // a digest part's list fixed before it is sent
+	digestSentScript    = mustScript("digest_sent")    // a digest part's end recorded on its leads
 	remindScript        = mustScript("remind")         // a lead moves through the reminder indexes
 	recordOnceScript    = mustScript("record_once")    // a closing notice's or reminder's end recorded
 	batchDoneScript     = mustScript("batch_done")     // a pending batch forgotten
@@ -46,7 +47,7 @@ var (
 
 // allScripts is what Load loads.
 var allScripts = []*redis.Script{intakeScript, transitionScript, expireScript, archiveOffersScript, alertScript,
-	claimScript, announcedScript, digestSentScript, remindScript, recordOnceScript, batchDoneScript, unlockScript}
+	claimScript, announcedScript, sealDigestScript, digestSentScript, remindScript, recordOnceScript, batchDoneScript, unlockScript}
 
 //go:embed lua/*.lua
 var luaFiles embed.FS

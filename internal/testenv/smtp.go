@@ -40,6 +40,7 @@ type SMTP struct {
 	server    *smtp.Server
 	mails     []Mail
 	reject    map[string]bool // recipients answered with 550
+	full      map[string]bool // recipients answered with 452
 	tempFail  bool            // answer 451 to every MAIL FROM
 	delay     time.Duration   // pause before accepting DATA
 	onMessage func(Mail)
@@ -62,7 +63,7 @@ type SMTP struct {
 // test ends.
 func StartSMTP(tb testing.TB) *SMTP {
 	tb.Helper()
-	s := &SMTP{tb: tb, reject: map[string]bool{}}
+	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("listen for SMTP: %v", err)
@@ -129,6 +130,14 @@ func (s *SMTP) Reject(rcpt string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reject[strings.ToLower(rcpt)] = true
+}
+
+// Full makes the server answer rcpt with a temporary 452 (mailbox full),
+// quoting the address as real servers do.
+func (s *SMTP) Full(rcpt string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.full[strings.ToLower(rcpt)] = true
 }
 
 // TempFail makes the server answer every new transaction with 451 (on) or
@@ -207,8 +216,12 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
+	// Real servers quote the address in their reply, as these do.
 	if x.s.reject[strings.ToLower(to)] {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: no such mailbox"}
+	}
+	if x.s.full[strings.ToLower(to)] {
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "<" + to + ">: mailbox full"}
 	}
 	x.to = append(x.to, to)
 	return nil
@@ -249,7 +262,7 @@ func StartSMTPTLS(tb testing.TB, implicit bool) *SMTP {
 	if err != nil {
 		tb.Fatalf("certificate for SMTP: %v", err)
 	}
-	s := &SMTP{tb: tb, reject: map[string]bool{}, CertPool: pool, implicit: implicit,
+	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}, CertPool: pool, implicit: implicit,
 		tlsConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

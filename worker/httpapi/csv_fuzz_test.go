@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/leadworker/leadworker"
 )
@@ -15,24 +18,29 @@ import (
 // character a spreadsheet reads as a formula, and nothing but that guard
 // may change the text.
 func FuzzCSVRow(f *testing.F) {
-	for _, seed := range []string{"Contoso", "=HYPERLINK(\"http://x\")", "+81-3-0000", "-1+1", "@SUM(A1)", "\t=1", "a,b\n\"c\"", "東京", ""} {
+	for _, seed := range []string{"Contoso", "Acme;=HYPERLINK(\"http://x\")", " =1+1", "＝1+1", "=HYPERLINK(\"http://x\")", "+81-3-0000", "-1+1", "@SUM(A1)", "\t=1", "a,b\n\"c\"", "東京", ""} {
 		f.Add(seed, seed)
 	}
 	f.Fuzz(func(t *testing.T, company, need string) {
 		l := &leadworker.Lead{Intake: leadworker.Intake{ID: "L-1", PartnerID: "P-1", Customer: leadworker.Customer{Company: company}, Need: need},
 			CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)}
 		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write(csvHeader)
-		_ = w.Write(csvRow(l))
-		w.Flush()
-		rows, err := csv.NewReader(&buf).ReadAll()
+		w := bufio.NewWriter(&buf)
+		writeCSVRow(w, csvHeader)
+		writeCSVRow(w, csvRow(l))
+		_ = w.Flush()
+		out := buf.String()
+		rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 		if err != nil || len(rows) != 2 || len(rows[1]) != len(csvHeader) {
 			t.Fatalf("export does not read back as one row: %v %d", err, len(rows))
 		}
 		for i, cell := range rows[1] {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			first, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(cell, unicode.IsSpace))
+			if cell != "" && (strings.ContainsRune(formulaStart, rune(cell[0])) || strings.ContainsRune(formulaStart, first)) {
 				t.Fatalf("column %s starts with a formula character: %q", csvHeader[i], cell)
+			}
+			if strings.ContainsAny(cell, ";\t") && !strings.Contains(out, `"`+strings.ReplaceAll(cell, `"`, `""`)+`"`) {
+				t.Fatalf("column %s holds a separator but is not quoted: %q", csvHeader[i], cell)
 			}
 		}
 		got, want := rows[1][7], company

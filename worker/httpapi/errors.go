@@ -1,12 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +24,7 @@ import (
 const (
 	eUnauthorized     = "unauthorized"
 	eTooLarge         = "too_large"
+	eMediaType        = "unsupported_media_type"
 	eMethodNotAllowed = "method_not_allowed"
 	eUnavailable      = "unavailable"
 )
@@ -32,6 +38,7 @@ var statusOf = map[string]int{
 	leadworker.EInternal: http.StatusInternalServerError,
 	eUnauthorized:        http.StatusUnauthorized,
 	eTooLarge:            http.StatusRequestEntityTooLarge,
+	eMediaType:           http.StatusUnsupportedMediaType,
 	eMethodNotAllowed:    http.StatusMethodNotAllowed,
 	eUnavailable:         http.StatusServiceUnavailable,
 }
@@ -96,45 +103,107 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads one JSON value of at most limit bytes into dst, refusing
 // unknown fields and trailing data, with errors that name the field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return decodeError(err, limit, nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err, limit)
+		return decodeError(err, limit, raw)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeError(err, limit)
-		}
 		return leadworker.Invalidf("", "the body must hold exactly one JSON value")
 	}
 	return nil
 }
 
-// decodeError explains a JSON decoding failure in terms of the request.
-func decodeError(err error, limit int64) error {
+// checkJSONType refuses a body sent as anything but JSON; a body without
+// a Content-Type is read as JSON.
+func checkJSONType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return &leadworker.Error{Code: eMediaType, Message: fmt.Sprintf("the body must be JSON: send Content-Type: application/json, not %q", ct)}
+}
+
+// decodeError explains a JSON decoding failure in terms of the request;
+// raw, when given, is the body, to find a bad time's field in.
+func decodeError(err error, limit int64, raw []byte) error {
 	var (
 		syntax    *json.SyntaxError
 		typ       *json.UnmarshalTypeError
 		tooLarge  *http.MaxBytesError
 		timeParse *time.ParseError
+		netErr    net.Error
 	)
 	switch {
 	case errors.As(err, &tooLarge):
 		return &leadworker.Error{Code: eTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return leadworker.Invalidf("", "the body did not arrive within the server's read timeout")
 	case errors.Is(err, io.EOF):
 		return leadworker.Invalidf("", "the body is empty; send a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return leadworker.Invalidf("", "the body is not valid JSON: %v", err)
+	case errors.As(err, &typ) && typ.Field == "":
+		return leadworker.Invalidf("", "the body must be a JSON object, not a JSON %s", typ.Value)
 	case errors.As(err, &typ):
 		return leadworker.Invalidf(typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
-	case errors.As(err, &timeParse):
-		return leadworker.Invalidf("created_at", "created_at must be an RFC 3339 time such as 2026-11-20T10:00:00Z")
+	case errors.As(err, &timeParse) || badTime(raw) != "":
+		field := cmp.Or(badTime(raw), "created_at")
+		return leadworker.Invalidf(field, "%s must be an RFC 3339 time such as 2026-11-20T10:00:00Z", field)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return leadworker.Invalidf(field, "unknown field %q", field)
 	}
-	return leadworker.Invalidf("", "the body could not be read: %v", err)
+	return leadworker.Invalidf("", "the body could not be read as JSON")
+}
+
+// badTime returns the path of the first member of raw named "…_at" whose
+// value is neither null nor an RFC 3339 time ("" when there is none): the
+// decoder's errors for times do not name their field.
+func badTime(raw []byte) string {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return badTimeIn(v, "")
+}
+
+func badTimeIn(v any, path string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			p := strings.TrimPrefix(path+"."+k, ".")
+			if strings.HasSuffix(k, "_at") && v[k] != nil && !isTime(v[k]) {
+				return p
+			}
+			if f := badTimeIn(v[k], p); f != "" {
+				return f
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if f := badTimeIn(e, fmt.Sprintf("%s[%d]", path, i)); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+func isTime(v any) bool {
+	s, ok := v.(string)
+	_, err := time.Parse(time.RFC3339, s)
+	return ok && err == nil
 }
 
 func jsonKind(goKind string) string {

@@ -84,7 +84,7 @@ func decodeBatch(raw []json.RawMessage, items []batchItem) (ins []leadworker.Int
 		dec := json.NewDecoder(bytes.NewReader(msg))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			e := toErrorBody(decodeError(err, maxBatchBody))
+			e := toErrorBody(decodeError(err, maxBatchBody, msg))
 			e.Field = itemField(i, e.Field)
 			items[i] = batchItem{Index: i, Status: statusFor(e.Code), Error: &e}
 			continue

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
-	"encoding/csv"
+	"bufio"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/leadworker/leadworker"
 	"github.com/leadworker/leadworker/internal/store"
@@ -136,13 +138,39 @@ func csvRow(l *leadworker.Lead) []string {
 	return row
 }
 
+// formulaStart holds what makes a spreadsheet read a cell as a formula when
+// it comes first: = + - @ in ASCII and full width, tab and carriage return.
+const formulaStart = "=+-@\t\r＝＋－＠"
+
 // neutralize keeps a spreadsheet from reading a cell as a formula: a cell
-// that starts with = + - @ tab or carriage return gets a leading quote.
+// that starts with a formula character, leading white space aside, gets a
+// leading quote.
 func neutralize(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+	first, _ := utf8.DecodeRuneInString(cell)
+	afterSpace, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(cell, unicode.IsSpace))
+	if cell != "" && (strings.ContainsRune(formulaStart, first) || strings.ContainsRune(formulaStart, afterSpace)) {
 		return "'" + cell
 	}
 	return cell
+}
+
+// writeCSVRow writes one CSV row (RFC 4180). Every cell that holds a quote,
+// a line break or a list separator a spreadsheet may use (, ; tab) is
+// quoted, so "Acme;=1+1" stays one cell whatever the reader's separator.
+func writeCSVRow(w *bufio.Writer, row []string) {
+	for i, cell := range row {
+		if i > 0 {
+			_ = w.WriteByte(',')
+		}
+		if !strings.ContainsAny(cell, "\",;\t\r\n") {
+			_, _ = w.WriteString(cell)
+			continue
+		}
+		_ = w.WriteByte('"')
+		_, _ = w.WriteString(strings.ReplaceAll(cell, `"`, `""`))
+		_ = w.WriteByte('"')
+	}
+	_, _ = w.WriteString("\r\n")
 }
 
 // exportCSV streams every matching lead, page by page, newest first. A
@@ -156,14 +184,13 @@ func (a *API) exportCSV(w http.ResponseWriter, r *http.Request, f store.Filter) 
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="leads.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write(csvHeader)
+	cw := bufio.NewWriter(w)
+	writeCSVRow(cw, csvHeader)
 	for {
 		for _, l := range page.Items {
-			_ = cw.Write(csvRow(l))
+			writeCSVRow(cw, csvRow(l))
 		}
-		cw.Flush()
-		if page.NextCursor == "" || cw.Error() != nil {
+		if err := cw.Flush(); err != nil || page.NextCursor == "" {
 			return
 		}
 		f.Cursor = page.NextCursor

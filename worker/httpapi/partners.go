@@ -10,7 +10,7 @@ import (
 
 func (a *API) putContacts(w http.ResponseWriter, r *http.Request) {
 	var c leadworker.Contacts
-	if err := decodeJSON(w, r, maxBody, &c); err != nil {
+	if err := leadworker.FirstErr(leadworker.ValidatePartnerID("partner_id", r.PathValue("id")), decodeJSON(w, r, maxBody, &c)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -20,7 +20,7 @@ func (a *API) putContacts(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) putPreferences(w http.ResponseWriter, r *http.Request) {
 	var prefs leadworker.Preferences
-	if err := decodeJSON(w, r, maxBody, &prefs); err != nil {
+	if err := leadworker.FirstErr(leadworker.ValidatePartnerID("partner_id", r.PathValue("id")), decodeJSON(w, r, maxBody, &prefs)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -30,7 +30,7 @@ func (a *API) putPreferences(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request) {
 	pid := r.PathValue("id")
-	if err := leadworker.ValidateID("partner_id", pid); err != nil {
+	if err := leadworker.ValidatePartnerID("partner_id", pid); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -58,7 +58,7 @@ func (a *API) feed(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	if err := leadworker.ValidateID("partner_id", pid); err != nil {
+	if err := leadworker.ValidatePartnerID("partner_id", pid); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
