@@ -124,3 +124,22 @@ func (e *scriptEnv) wantExpired(before snapshot, hashes map[string]map[string]st
 		e.t.Errorf("pending closing batch scored %v, want %v", got, expireNow.UnixMilli())
 	}
 }
+
+// TestExpireScriptSurvivesABadOriginator checks that a qualified lead whose
+// stored originator does not decode expires with no notice party, and the
+// rest of its page expires too: the script does not stop midway, leaving
+// some leads changed and the indexes not.
+func TestExpireScriptSurvivesABadOriginator(t *testing.T) {
+	t.Parallel()
+	onBackends(t, func(e *scriptEnv) {
+		old := expireCutoff.Add(-time.Hour)
+		e.create(testIntake("bad", old, qualified(seller)), testIntake("ci", old))
+		e.must(e.rdb.HSet(e.ctx, e.keys.lead("bad"), "orig", "{not json").Err())
+		e.clock.Advance(expireNow.Sub(e.clock.Now()))
+		res := e.expirePage([]string{"bad", "ci"}, false)
+		if len(res) != 2 || res[0].Code != Changed || res[0].Party != "" || res[1].Code != Changed || res[1].Party != "customer" {
+			e.t.Fatalf("expire: %+v", res)
+		}
+		e.wantZset(e.keys.dueExpire())
+	})
+}

@@ -21,8 +21,10 @@ local out, gone, expired = {}, {}, {}
 local function notice_to(lead, kind, email, name)
   if kind == 'customer_inquiry' then return email, name, 'customer' end
   local orig = redis.call('HGET', lead, F.originator)
-  if not orig then return nil, nil, 'originator' end
-  local o = cjson.decode(orig)
+  -- A script that fails midway keeps what it wrote: an originator that
+  -- does not decode gets no notice, rather than stopping the page.
+  local ok, o = pcall(cjson.decode, orig or '')
+  if not ok or type(o) ~= 'table' then return nil, nil, 'originator' end
   return o.email, o.name, 'originator'
 end
 
