@@ -90,6 +90,8 @@ func (n *Notifier) HandleDigest(ctx context.Context, t *asynq.Task) error {
 		}
 		err = n.sendDigest(ctx, p, part, leads)
 		switch {
+		case errors.Is(err, errResealed):
+			// the smaller part goes out next
 		case errors.Is(err, asynq.SkipRetry):
 			refused = err // recorded on the part's leads: go on with the next part
 		case err != nil:
@@ -166,7 +168,10 @@ func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, part *
 	}
 	rcpt := n.digestRecipient(ctx, p.Recipient, leads[0])
 	err := n.mailDigest(ctx, p, part, leads, ids, rcpt, "")
-	if errors.Is(err, mailer.ErrPermanent) && rcpt.Source == leadworker.SourceLocation {
+	if errors.Is(err, mailer.ErrTooLarge) && len(part.IDs) > 1 {
+		return n.reseal(ctx, p, part, err)
+	}
+	if errors.Is(err, mailer.ErrPermanent) && !errors.Is(err, mailer.ErrTooLarge) && rcpt.Source == leadworker.SourceLocation {
 		n.log.WithError(err).WithFields(logrus.Fields{"day": p.Day, "lead_ids": ids}).
 			Warn("location contact rejected the digest; sending it to the default contact")
 		def, ferr := n.digestFallback(ctx, leads)
@@ -178,6 +183,22 @@ func (n *Notifier) sendDigest(ctx context.Context, p tasks.DigestPayload, part *
 		}
 	}
 	return n.digestDone(ctx, p, leads, ids, rcpt.Email, err)
+}
+
+// errResealed says a digest part was sealed again, smaller, to be sent.
+var errResealed = errors.New("digest part sealed again, smaller")
+
+// reseal seals a part the server refused as too large again with its first
+// half of leads; the rest wait for a further part. The part never went
+// out, so its list may change.
+func (n *Notifier) reseal(ctx context.Context, p tasks.DigestPayload, part *store.DigestPart, tooLarge error) error {
+	keep := part.IDs[:len(part.IDs)/2]
+	n.log.WithError(tooLarge).WithFields(logrus.Fields{"day": p.Day, "part": part.N, "leads": len(part.IDs), "now": len(keep)}).
+		Warn("digest part too large for the mail server; sending it in smaller parts")
+	if _, err := n.store.ResealDigest(ctx, p.Recipient, p.Day, keep, part.Parts+1); err != nil {
+		return err
+	}
+	return errResealed
 }
 
 // digestFallback marks the digest's leads as falling back to the default

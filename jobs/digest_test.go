@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,5 +268,39 @@ func TestDigestRetryResendsTheSealedPart(t *testing.T) {
 	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
 		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1", "L-D2", "L-D3"), Subject: "3 more new leads for " + digestDay, Leads: "L-D1 L-D2 L-D3"},
 		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-LATE"), Subject: "1 more new lead for " + digestDay + " (part 2 of 2)", Leads: "L-LATE"})
+	e.wantNoDigestDue()
+}
+
+// TestDigestTooLargeGoesOutInSmallerParts checks a digest part larger than
+// the server takes (its SIZE): it is sealed again with half its leads and
+// sent in two parts, each lead in exactly one.
+func TestDigestTooLargeGoesOutInSmallerParts(t *testing.T) {
+	t.Parallel()
+	ids := []string{"L-D1", "L-D2", "L-D3", "L-D4"}
+	send := func(t *testing.T, limit int64) *env {
+		e := newEnv(t)
+		e.fillDigest(ids, nil)
+		e.clock.Set(digestSendAt)
+		e.mail.Limit(limit)
+		if err := e.digest(tokyoContact, digestDay); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var size int64
+	t.Run("in one email", func(t *testing.T) { // a subtest: keys of its own
+		for _, m := range send(t, 0).mail.Sent() {
+			if strings.HasPrefix(m.Env.MessageID, "digest-") {
+				size = int64(len(m.Raw))
+			}
+		}
+	})
+	e := send(t, size-1) // the four leads in one email are a byte too many
+	e.wantMails(mail{To: tokyoContact, ID: msgID("lead-L-ALONE-1.new")}, mail{To: tokyoContact, ID: msgID("lead-L-ALONE-2.new")},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D1", "L-D2"), Subject: "2 more new leads for " + digestDay + " (part 1 of 2)", Leads: "L-D1 L-D2"},
+		mail{To: tokyoContact, ID: digestID(tokyoContact, digestDay, "", "L-D3", "L-D4"), Subject: "2 more new leads for " + digestDay + " (part 2 of 2)", Leads: "L-D3 L-D4"})
+	for _, id := range ids {
+		e.wantNotification(id, ntf{via: "digest", rcpt: tokyoContact, sent: digestSendAt})
+	}
 	e.wantNoDigestDue()
 }

@@ -85,6 +85,8 @@ func (n *Notifier) count(notice string, err error) {
 	switch {
 	case err == nil:
 		n.stats.EmailSent(notice)
+	case errors.Is(err, mailer.ErrTooLarge):
+		n.stats.EmailFailed(notice, "too_large")
 	case errors.Is(err, mailer.ErrPermanent):
 		n.stats.EmailFailed(notice, "permanent")
 	default:

@@ -12,6 +12,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,7 @@ type smtpConn struct {
 	conn       net.Conn
 	lastUsed   time.Time
 	pipelining bool   // the server offers PIPELINING (RFC 2920)
+	sizeLimit  int64  // the SIZE the server advertised (RFC 1870); 0 for none
 	mailParams string // what net/smtp adds to MAIL FROM for the server's extensions
 }
 
@@ -206,6 +208,9 @@ func (p *SMTPPool) tlsConfig() *tls.Config {
 func newSMTPConn(c *smtp.Client, conn net.Conn) *smtpConn {
 	sc := &smtpConn{client: c, conn: conn}
 	sc.pipelining, _ = c.Extension("PIPELINING")
+	if ok, param := c.Extension("SIZE"); ok {
+		sc.sizeLimit, _ = strconv.ParseInt(strings.TrimSpace(param), 10, 64)
+	}
 	if ok, _ := c.Extension("8BITMIME"); ok {
 		sc.mailParams += " BODY=8BITMIME"
 	}
@@ -217,6 +222,9 @@ func newSMTPConn(c *smtp.Client, conn net.Conn) *smtpConn {
 
 // send runs one mail transaction within timeout.
 func (c *smtpConn) send(timeout time.Duration, env Envelope, raw []byte) error {
+	if c.sizeLimit > 0 && int64(len(raw)) > c.sizeLimit {
+		return &SizeError{Size: int64(len(raw)), Limit: c.sizeLimit}
+	}
 	_ = c.conn.SetDeadline(time.Now().Add(timeout))
 	if c.pipelining {
 		return c.sendPipelined(env, raw)

@@ -648,3 +648,29 @@ func TestSMTPPoolWithAndWithoutPipelining(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageOverTheServersSize checks a message larger than the SIZE the
+// server advertises: it is refused before it is sent, as too large and
+// permanent, and the next message goes through on the same pool.
+func TestMessageOverTheServersSize(t *testing.T) {
+	t.Parallel()
+	sink := testenv.StartSMTPLimited(t, 2000)
+	pool := newPool(t, SMTPConfig{Addr: sink.Addr, PoolSize: 1, Timeout: 5 * time.Second})
+	big := testMessage("big-1@partner.example")
+	big.Text = strings.Repeat("a long line of text\n", 200)
+	raw, err := big.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pool.Send(context.Background(), Envelope{From: big.From, To: big.To, MessageID: big.MessageID}, raw)
+	var size *SizeError
+	if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrPermanent) || !errors.As(err, &size) || size.Limit != 2000 {
+		t.Fatalf("a %d-byte message to a 2000-byte server: %v", len(raw), err)
+	}
+	if err := send(t, pool, "small-1@partner.example", ""); err != nil {
+		t.Fatalf("a small message after the large one: %v", err)
+	}
+	if n := len(sink.Mails()); n != 1 {
+		t.Fatalf("server accepted %d messages, want the small one", n)
+	}
+}

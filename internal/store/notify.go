@@ -232,9 +232,20 @@ func (s *Store) SealedDigest(ctx context.Context, rcpt, day string) (*DigestPart
 // sealed already, it returns that one instead (seal_digest.lua). A sealed
 // part is sent, and resent on a retry, exactly as it is.
 func (s *Store) SealDigest(ctx context.Context, rcpt, day string, ids []string, parts int) (*DigestPart, error) {
+	return s.seal(ctx, rcpt, day, ids, parts, false)
+}
+
+// ResealDigest seals the part being sent again with ids only, which with
+// the leads still waiting makes parts parts: the server refused the part
+// as too large, so it never went out.
+func (s *Store) ResealDigest(ctx context.Context, rcpt, day string, ids []string, parts int) (*DigestPart, error) {
+	return s.seal(ctx, rcpt, day, ids, parts, true)
+}
+
+func (s *Store) seal(ctx context.Context, rcpt, day string, ids []string, parts int, replace bool) (*DigestPart, error) {
 	k := s.keys
 	vals, err := sealDigestScript.Run(ctx, s.rdb, []string{k.sealedDigest(rcpt, day), k.digestParts(rcpt, day)},
-		strings.Join(ids, " "), parts).Slice()
+		strings.Join(ids, " "), parts, flag(replace)).Slice()
 	if err != nil || len(vals) != 3 {
 		return nil, fmt.Errorf("seal digest %s %s: %w", rcpt, day, err)
 	}

@@ -9,7 +9,8 @@ import (
 // TestSealDigestScript checks seal_digest.lua: the first seal of a day's
 // digest is part 1, with the ids and the number of parts given; sealing
 // again before the part is recorded returns that same part and changes
-// nothing; once digest_sent.lua recorded it, the next seal is part 2.
+// nothing; once digest_sent.lua recorded it, the next seal is part 2; a
+// part sealed again (too large for the server) keeps its number.
 func TestSealDigestScript(t *testing.T) {
 	t.Parallel()
 	onBackends(t, func(e *scriptEnv) {
@@ -40,6 +41,13 @@ func TestSealDigestScript(t *testing.T) {
 		e.must(err)
 		e.wantPart(next, 2, 2, "C", "D")
 		e.wantString(sealed, "2 2 C D", 10*24*time.Hour)
+
+		// Too large for the server: sealed again, smaller, same number.
+		smaller, err := e.store.ResealDigest(e.ctx, claimRcpt, claimDay, []string{"C"}, 2)
+		e.must(err)
+		e.wantPart(smaller, 2, 3, "C")
+		e.wantString(sealed, "2 3 C", 10*24*time.Hour)
+		e.wantString(counter, "2", 10*24*time.Hour)
 	})
 }
 

@@ -41,6 +41,7 @@ type SMTP struct {
 	mails     []Mail
 	reject    map[string]bool // recipients answered with 550
 	full      map[string]bool // recipients answered with 452
+	maxBytes  int64           // the SIZE the server advertises and enforces
 	tempFail  bool            // answer 451 to every MAIL FROM
 	delay     time.Duration   // pause before accepting DATA
 	onMessage func(Mail)
@@ -60,10 +61,17 @@ type SMTP struct {
 }
 
 // StartSMTP starts an SMTP server on a free loopback port, stopped when the
-// test ends.
+// test ends. It takes messages of up to 10 MiB (EHLO advertises SIZE).
 func StartSMTP(tb testing.TB) *SMTP {
 	tb.Helper()
-	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}}
+	return StartSMTPLimited(tb, 10<<20)
+}
+
+// StartSMTPLimited is StartSMTP with a server that takes messages of at
+// most maxBytes, as EHLO's SIZE says, and answers 552 to a larger one.
+func StartSMTPLimited(tb testing.TB, maxBytes int64) *SMTP {
+	tb.Helper()
+	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}, maxBytes: maxBytes}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("listen for SMTP: %v", err)
@@ -91,7 +99,7 @@ func (s *SMTP) serve(l net.Listener) {
 		srv.AllowInsecureAuth = false
 	}
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	srv.MaxMessageBytes = 10 << 20
+	srv.MaxMessageBytes = s.maxBytes
 	s.mu.Lock()
 	s.server = srv
 	s.mu.Unlock()
@@ -262,7 +270,7 @@ func StartSMTPTLS(tb testing.TB, implicit bool) *SMTP {
 	if err != nil {
 		tb.Fatalf("certificate for SMTP: %v", err)
 	}
-	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}, CertPool: pool, implicit: implicit,
+	s := &SMTP{tb: tb, reject: map[string]bool{}, full: map[string]bool{}, maxBytes: 10 << 20, CertPool: pool, implicit: implicit,
 		tlsConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,7 @@ type Recorder struct {
 	sent    []Recorded
 	refuse  map[string]bool
 	failing map[string]bool
+	limit   int64 // the server's SIZE; 0 for none
 }
 
 // Recorded is one message a Recorder accepted.
@@ -42,6 +43,8 @@ func (r *Recorder) Send(_ context.Context, env mailer.Envelope, raw []byte) erro
 	defer r.mu.Unlock()
 	rcpt := strings.ToLower(env.To)
 	switch {
+	case r.limit > 0 && int64(len(raw)) > r.limit:
+		return &mailer.SizeError{Size: int64(len(raw)), Limit: r.limit}
 	case r.refuse[rcpt]:
 		return fmt.Errorf("550 mailbox unavailable: %w", mailer.ErrPermanent)
 	case r.failing[rcpt]:
@@ -66,6 +69,14 @@ func (r *Recorder) Fail(rcpt string, on bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failing[strings.ToLower(rcpt)] = on
+}
+
+// Limit makes the recorder refuse, as too large, every later message of
+// more than n bytes, as a server advertising SIZE n does.
+func (r *Recorder) Limit(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limit = n
 }
 
 // Sent returns the messages accepted so far, in order.
