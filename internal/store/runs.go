@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // RunRecord is the trace a maintenance run leaves in Redis.
@@ -40,4 +42,14 @@ func (s *Store) Runs(ctx context.Context, job string) ([]RunRecord, error) {
 		}
 	}
 	return out, nil
+}
+
+// pushList prepends v to a capped list in one MULTI/EXEC.
+func (s *Store) pushList(ctx context.Context, key, v string, limit int) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LPush(ctx, key, v)
+		p.LTrim(ctx, key, 0, int64(limit)-1)
+		return nil
+	})
+	return err
 }
