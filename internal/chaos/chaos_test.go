@@ -21,6 +21,8 @@ func TestChaos(t *testing.T) {
 	t.Run("smtp-5xx", func(t *testing.T) { testSMTPReject(t, bin) })
 	t.Run("redis-restart", func(t *testing.T) { testRedisRestart(t, bin) })
 	t.Run("clock-jump", func(t *testing.T) { testClockJump(t, bin) })
+	t.Run("big-day", func(t *testing.T) { testBigDay(t, bin) })
+	t.Run("uncertain-digest", func(t *testing.T) { testUncertainDigest(t, bin) })
 }
 
 // recoveryStall is how long waitSettled waits, with the queues idle and no

@@ -42,6 +42,8 @@ type SMTP struct {
 	reject    map[string]bool // recipients answered with 550
 	full      map[string]bool // recipients answered with 452
 	maxBytes  int64           // the SIZE the server advertises and enforces
+	hold      func(Mail) bool // accepted messages whose reply is withheld
+	held      chan struct{}   // closed when the withheld replies go out
 	tempFail  bool            // answer 451 to every MAIL FROM
 	delay     time.Duration   // pause before accepting DATA
 	onMessage func(Mail)
@@ -251,12 +253,32 @@ func (x *session) Data(r io.Reader) error {
 	m := Mail{From: x.from, To: x.to, Data: data, TLS: isTLS, User: x.user}
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, m)
-	fn := x.s.onMessage
+	fn, hold, held := x.s.onMessage, x.s.hold, x.s.held
 	x.s.mu.Unlock()
 	if fn != nil {
 		fn(m)
 	}
+	if hold != nil && hold(m) {
+		<-held // accepted, but the sender does not hear so yet
+	}
 	return nil
+}
+
+// HoldReplies makes the server, once it has accepted a message that match
+// selects, withhold its reply until release is called: the sender cannot
+// know the message went through, as when it dies or its timeout ends
+// first.
+func (s *SMTP) HoldReplies(match func(Mail) bool) (release func()) {
+	held := make(chan struct{})
+	s.mu.Lock()
+	s.hold, s.held = match, held
+	s.mu.Unlock()
+	return sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.hold = nil
+		s.mu.Unlock()
+		close(held)
+	})
 }
 
 // StartSMTPTLS starts an SMTP server like StartSMTP that speaks TLS with a
