@@ -1,6 +1,8 @@
 package leadworker
 
 import (
+	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -65,8 +67,45 @@ type Lead struct {
 // Money is an amount in a currency (ISO 4217 code). The amount keeps the
 // decimal text the client sent.
 type Money struct {
-	Amount   string `json:"amount"`
+	Amount   Amount `json:"amount"`
 	Currency string `json:"currency"`
+}
+
+// Amount is a decimal amount as the client wrote it, a JSON number or a
+// decimal string, kept exactly: 12000.10 stays 12000.10, with no rounding
+// through a float. It is answered as a string.
+type Amount string
+
+// UnmarshalJSON takes a JSON string or a JSON number; null leaves the
+// amount as it is.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Amount(s)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*a = Amount(b)
+	default:
+		return &json.UnmarshalTypeError{Value: jsonKindOf(b), Type: reflect.TypeFor[Amount]()}
+	}
+	return nil
+}
+
+// jsonKindOf names the kind of a JSON value by its first byte.
+func jsonKindOf(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "value"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	}
+	return "bool"
 }
 
 // Deal is what a partner records when accepting a lead.

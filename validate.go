@@ -242,7 +242,7 @@ func (d *Deal) Validate() error {
 }
 
 func (m *Money) validate(field string) error {
-	if !amountPattern.MatchString(m.Amount) {
+	if !amountPattern.MatchString(string(m.Amount)) {
 		return Invalidf(field+".amount", "%s.amount must be a non-negative decimal number such as 25000 or 1999.99", field)
 	}
 	if !currencyPattern.MatchString(m.Currency) {

@@ -179,3 +179,22 @@ func checkRace(t *testing.T, id string, wins map[string]int, got map[string]any)
 		t.Fatalf("%s: accept won alone but state %s", id, state)
 	}
 }
+
+// TestDealAmountIsKeptExactly checks that a deal amount sent as a JSON
+// number is stored and answered exactly as written, as a string, and that
+// another JSON kind is refused naming the field.
+func TestDealAmountIsKeptExactly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.must(201, "POST", "/v1/leads", lead("L-AMT"))
+	body := `{"deal_name":"Rollout","deal_value":{"amount":12000.10,"currency":"USD"},"estimated_purchase_date":"2027-03-31"}`
+	e.must(200, "POST", "/v1/leads/L-AMT/accept", body)
+	deal, _ := e.must(200, "GET", "/v1/leads/L-AMT", nil)["deal"].(map[string]any)
+	if v, _ := deal["deal_value"].(map[string]any); v["amount"] != "12000.10" {
+		t.Fatalf("deal value %v, want the amount 12000.10 as written", deal["deal_value"])
+	}
+	res := e.do("PATCH", "/v1/leads/L-AMT/deal", `{"deal_value":{"amount":true,"currency":"USD"}}`)
+	if _, field, _ := res.Error(t); res.Status != 400 || field != "deal_value.amount" {
+		t.Fatalf("a bool amount: %d %s, want 400 naming deal_value.amount", res.Status, res.Body)
+	}
+}

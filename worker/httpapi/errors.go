@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -155,6 +156,8 @@ func decodeError(err error, limit int64, raw []byte) error {
 		return leadworker.Invalidf("", "the body is not valid JSON: %v", err)
 	case errors.As(err, &typ) && typ.Field == "":
 		return leadworker.Invalidf("", "the body must be a JSON object, not a JSON %s", typ.Value)
+	case errors.As(err, &typ) && typ.Type == reflect.TypeFor[leadworker.Amount]():
+		return leadworker.Invalidf(typ.Field, "%s must be a number or a decimal string such as 25000 or \"1999.99\", not a JSON %s", typ.Field, typ.Value)
 	case errors.As(err, &typ):
 		return leadworker.Invalidf(typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case errors.As(err, &timeParse) || badTime(raw) != "":

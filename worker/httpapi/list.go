@@ -121,7 +121,7 @@ var csvHeader = []string{"LeadId", "PartnerId", "Location", "Kind", "LeadType", 
 func csvRow(l *leadworker.Lead) []string {
 	var dealName, amount, currency, archived string
 	if l.Deal != nil {
-		dealName, amount, currency = l.Deal.Name, l.Deal.Value.Amount, l.Deal.Value.Currency
+		dealName, amount, currency = l.Deal.Name, string(l.Deal.Value.Amount), l.Deal.Value.Currency
 	}
 	if l.ArchivedAt != nil {
 		archived = l.ArchivedAt.Format(time.RFC3339)
