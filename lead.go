@@ -56,8 +56,14 @@ type Lead struct {
 	Deal          *Deal         `json:"deal,omitempty"`
 	Decline       *Decline      `json:"decline,omitempty"`
 	Notification  *Notification `json:"notification,omitempty"`
+	AcceptedAt    *time.Time    `json:"accepted_at,omitempty"`
 	ArchivedAt    *time.Time    `json:"archived_at,omitempty"`
 	UpdatedAt     time.Time     `json:"updated_at"`
+	// ExpiresAt is the answer deadline of a received lead that can expire,
+	// and AlertUntil the end of a contact request's urgent window; Deadlines
+	// sets both from the configured periods.
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	AlertUntil *time.Time `json:"alert_until,omitempty"`
 
 	// Fallback is set once the location contact rejected the lead: it is
 	// announced to the partner's default contact instead.
@@ -192,6 +198,21 @@ func (l *Lead) applyDefaults() {
 	}
 	if l.PhoneValidity == "" {
 		l.PhoneValidity = "unknown"
+	}
+}
+
+// Deadlines sets ExpiresAt (created_at plus expireAfter, while the lead is
+// received and needs an answer) and AlertUntil (created_at plus alertAfter,
+// for a contact request); a period of 0 sets nothing.
+func (l *Lead) Deadlines(expireAfter, alertAfter time.Duration) {
+	l.ExpiresAt, l.AlertUntil = nil, nil
+	if expireAfter > 0 && l.Status == StatusReceived && !l.Informational {
+		t := l.CreatedAt.Add(expireAfter)
+		l.ExpiresAt = &t
+	}
+	if alertAfter > 0 && l.ContactRequested {
+		t := l.CreatedAt.Add(alertAfter)
+		l.AlertUntil = &t
 	}
 }
 

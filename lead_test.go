@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/leadworker/leadworker"
 )
@@ -40,5 +41,35 @@ func TestAmountIsKeptAsWritten(t *testing.T) {
 	var typ *json.UnmarshalTypeError
 	if err := json.Unmarshal([]byte(`{"amount":true,"currency":"USD"}`), &m); !errors.As(err, &typ) || typ.Field != "amount" {
 		t.Errorf("a bool amount: %v, want a type error naming amount", err)
+	}
+}
+
+// TestDeadlines checks which leads show an answer deadline and an urgent
+// window: the deadline only while a lead that needs an answer is received,
+// the window for every contact request.
+func TestDeadlines(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name          string
+		lead          leadworker.Lead
+		expires, till bool
+	}{
+		{"received", leadworker.Lead{Status: leadworker.StatusReceived}, true, false},
+		{"contact request", leadworker.Lead{Status: leadworker.StatusReceived, Intake: leadworker.Intake{ContactRequested: true}}, true, true},
+		{"informational", leadworker.Lead{Status: leadworker.StatusReceived, Informational: true}, false, false},
+		{"accepted", leadworker.Lead{Status: leadworker.StatusAccepted}, false, false},
+		{"archived contact request", leadworker.Lead{Status: leadworker.StatusArchived, Intake: leadworker.Intake{ContactRequested: true}}, false, true},
+	}
+	for _, tt := range tests {
+		l := tt.lead
+		l.CreatedAt = at
+		l.Deadlines(14*24*time.Hour, 72*time.Hour)
+		if (l.ExpiresAt != nil) != tt.expires || (l.AlertUntil != nil) != tt.till {
+			t.Errorf("%s: expires_at %v alert_until %v", tt.name, l.ExpiresAt, l.AlertUntil)
+		}
+		if l.ExpiresAt != nil && !l.ExpiresAt.Equal(at.Add(14*24*time.Hour)) || l.AlertUntil != nil && !l.AlertUntil.Equal(at.Add(72*time.Hour)) {
+			t.Errorf("%s: deadlines %v %v", tt.name, l.ExpiresAt, l.AlertUntil)
+		}
 	}
 }

@@ -229,7 +229,8 @@ func (d *Daemon) listen() error {
 		return err
 	}
 	api := httpapi.New(httpapi.Deps{Store: d.store, Queue: tasks.NewQueue(d.client).WithMaxRetry(d.cfg.MaxRetry), Inspector: d.inspector, Log: d.log,
-		Clock: d.clock, Metrics: d.metrics, Monitor: d.monitor, Mail: d.mail, APITokens: d.cfg.APITokens, AdminTokens: d.cfg.AdminTokens})
+		Clock: d.clock, Metrics: d.metrics, Monitor: d.monitor, Mail: d.mail, APITokens: d.cfg.APITokens, AdminTokens: d.cfg.AdminTokens,
+		ExpireAfter: d.cfg.ExpireAfter, AlertAfter: d.cfg.ContactAlertAfter})
 	if api.Open() {
 		d.log.Warn("no LEADWORKER_API_TOKENS or LEADWORKER_ADMIN_TOKENS set: the API accepts every request and listens on loopback only")
 	}

@@ -1,11 +1,14 @@
 package worker_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // step is one lifecycle action through the API.
@@ -196,5 +199,36 @@ func TestDealAmountIsKeptExactly(t *testing.T) {
 	res := e.do("PATCH", "/v1/leads/L-AMT/deal", `{"deal_value":{"amount":true,"currency":"USD"}}`)
 	if _, field, _ := res.Error(t); res.Status != 400 || field != "deal_value.amount" {
 		t.Fatalf("a bool amount: %d %s, want 400 naming deal_value.amount", res.Status, res.Body)
+	}
+}
+
+// TestLeadsShowTheirDeadlines checks accepted_at, expires_at and
+// alert_until in the lead JSON and the CSV: a received contact request
+// shows its answer deadline (created_at + 14 days) and the end of its
+// urgent window (+ 72 hours); once accepted it shows when, and no deadline.
+func TestLeadsShowTheirDeadlines(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	created := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	l := e.must(201, "POST", "/v1/leads", lead("L-DL", createdAt(created)))
+	expires, until := created.Add(14*24*time.Hour).Format(time.RFC3339), created.Add(72*time.Hour).Format(time.RFC3339)
+	if l["expires_at"] != expires || l["alert_until"] != until || l["accepted_at"] != nil {
+		t.Fatalf("received lead: expires_at %v alert_until %v accepted_at %v; want %s, %s and none", l["expires_at"], l["alert_until"], l["accepted_at"], expires, until)
+	}
+	a := e.must(200, "POST", "/v1/leads/L-DL/accept", acceptBody)
+	if a["accepted_at"] == nil || a["expires_at"] != nil || a["alert_until"] != until {
+		t.Fatalf("accepted lead: accepted_at %v expires_at %v alert_until %v", a["accepted_at"], a["expires_at"], a["alert_until"])
+	}
+	res := e.do("GET", "/v1/leads?format=csv", nil)
+	rows, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("CSV: %v %d rows", err, len(rows))
+	}
+	got := map[string]string{}
+	for i, name := range rows[0] {
+		got[name] = rows[1][i]
+	}
+	if got["AcceptedDateTime"] == "" || got["ExpiresDateTime"] != "" || got["AlertUntilDateTime"] != until {
+		t.Fatalf("CSV deadlines: %v", got)
 	}
 }

@@ -854,7 +854,7 @@ func call(t *testing.T, e *env, method, path, token string, body []byte, header 
 
 // volatileFields differ from run to run: times of intake and changes, and
 // the announcement, which goes out asynchronously.
-var volatileFields = []string{"updated_at", "archived_at", "notification"}
+var volatileFields = []string{"updated_at", "archived_at", "accepted_at", "notification"}
 
 func stripFields(v any, fields []string) any {
 	switch x := v.(type) {

@@ -41,6 +41,7 @@ const (
 	fDecline  = "dec"
 	fNotify   = "ntf"
 	fArchived = "arc"
+	fAccepted = "acc"
 	fUpdated  = "upd"
 	fDigest   = "bh"
 	fRev      = "rev"
@@ -113,6 +114,7 @@ func leadFromHash(h map[string]string) (*leadworker.Lead, error) {
 		decodeTime(h[fCreated], &l.CreatedAt),
 		decodeTime(h[fUpdated], &l.UpdatedAt),
 		decodeTimePtr(h[fArchived], &l.ArchivedAt),
+		decodeTimePtr(h[fAccepted], &l.AcceptedAt),
 		decodeJSON(h[fOrig], &l.Originator),
 		decodeJSON(h[fDeal], &l.Deal),
 		decodeJSON(h[fDecline], &l.Decline),

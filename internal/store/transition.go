@@ -30,7 +30,7 @@ func (s *Store) Accept(ctx context.Context, id string, d leadworker.Deal) (*lead
 	}
 	return s.apply(ctx, id, change{action: "accept", from: []leadworker.Status{leadworker.StatusReceived},
 		rule: "only a received lead can be accepted", to: leadworker.StatusAccepted,
-		set: []any{fDeal, mustJSON(d)}})
+		set: []any{fDeal, mustJSON(d), fAccepted, ms(s.clock.Now())}})
 }
 
 // EditDeal changes the deal of an accepted lead. It reads the deal, applies

@@ -77,12 +77,12 @@ func testTransitionAllowed(t *testing.T) {
 	now := ms(transNow)
 	archived := []string{"st", "archived", "al", "none", "arc", now}
 	cases := []transitionCase{
-		{name: "accept", act: accept, set: []string{"st", "accepted", "deal", mustJSON(testDeal), "rev", "1"},
+		{name: "accept", act: accept, set: []string{"st", "accepted", "deal", mustJSON(testDeal), "acc", ms(transNow), "rev", "1"},
 			left: []Index{DueExpire, DueRemindFirst}},
 		{name: "accept after the first reminder", seed: seedReminded, act: accept,
-			set: []string{"st", "accepted", "deal", mustJSON(testDeal), "rev", "1"}, left: []Index{DueExpire, DueRemindExpiry}},
+			set: []string{"st", "accepted", "deal", mustJSON(testDeal), "acc", ms(transNow), "rev", "1"}, left: []Index{DueExpire, DueRemindExpiry}},
 		{name: "accept an informational lead", in: informationalContact, act: accept,
-			set: []string{"st", "accepted", "deal", mustJSON(testDeal), "rev", "1"}, left: []Index{DueOffers}},
+			set: []string{"st", "accepted", "deal", mustJSON(testDeal), "acc", ms(transNow), "rev", "1"}, left: []Index{DueOffers}},
 		{name: "decline", act: decline, set: append([]string{"oc", "declined", "dec", `{"reason":"no"}`, "rev", "1"}, archived...),
 			left: []Index{DueExpire, DueRemindFirst, DueAlerts}, pending: "closing:L-1"},
 		{name: "decline after the first reminder", seed: seedReminded, act: decline,

@@ -36,16 +36,19 @@ const (
 
 // Deps is what the API is built on.
 type Deps struct {
-	Store       *store.Store
-	Queue       *tasks.Queue
-	Inspector   *asynq.Inspector
-	Log         *logrus.Logger
-	Clock       clock.Clock
-	Metrics     *metrics.Metrics // nil: no /metrics and nothing counted
-	Monitor     http.Handler     // the asynq web monitor, served under /admin/monitor/; nil: none
-	Mail        *mailer.Mailer   // its last delivery result is shown by /readyz; nil: none
-	APITokens   []string         // accepted on /v1/
-	AdminTokens []string         // accepted on /v1/ and /admin/
+	Store     *store.Store
+	Queue     *tasks.Queue
+	Inspector *asynq.Inspector
+	Log       *logrus.Logger
+	Clock     clock.Clock
+	Metrics   *metrics.Metrics // nil: no /metrics and nothing counted
+	Monitor   http.Handler     // the asynq web monitor, served under /admin/monitor/; nil: none
+	Mail      *mailer.Mailer   // its last delivery result is shown by /readyz; nil: none
+	APITokens []string         // accepted on /v1/
+	// ExpireAfter and AlertAfter are the configured periods a lead's
+	// expires_at and alert_until are computed from; 0 shows neither.
+	ExpireAfter, AlertAfter time.Duration
+	AdminTokens             []string // accepted on /v1/ and /admin/
 }
 
 // API serves leadworker's HTTP API.

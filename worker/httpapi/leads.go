@@ -35,7 +35,17 @@ func (a *API) createLead(w http.ResponseWriter, r *http.Request) {
 	if res.Created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, res.Lead)
+	writeJSON(w, status, a.present(res.Lead))
+}
+
+// present fills in what an answered lead shows besides what is stored: its
+// answer deadline and the end of its contact-request window, from the
+// configured periods.
+func (a *API) present(l *leadworker.Lead) *leadworker.Lead {
+	if l != nil {
+		l.Deadlines(a.ExpireAfter, a.AlertAfter)
+	}
+	return l
 }
 
 func (a *API) logIntake(res store.IntakeResult) {
@@ -112,9 +122,9 @@ func (a *API) batchResult(i int, res store.IntakeResult) batchItem {
 	}
 	a.logIntake(res)
 	if res.Created {
-		return batchItem{Index: i, Status: http.StatusCreated, Lead: res.Lead}
+		return batchItem{Index: i, Status: http.StatusCreated, Lead: a.present(res.Lead)}
 	}
-	return batchItem{Index: i, Status: http.StatusOK, Lead: res.Lead}
+	return batchItem{Index: i, Status: http.StatusOK, Lead: a.present(res.Lead)}
 }
 
 func (a *API) getLead(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +141,7 @@ func (a *API) answerLead(w http.ResponseWriter, r *http.Request, l *leadworker.L
 	if what != "" {
 		a.leadLog(l).WithFields(logrus.Fields{"status": l.Status, "outcome": l.Outcome}).Info(what)
 	}
-	writeJSON(w, http.StatusOK, l)
+	writeJSON(w, http.StatusOK, a.present(l))
 }
 
 func (a *API) acceptLead(w http.ResponseWriter, r *http.Request) {

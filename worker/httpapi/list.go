@@ -109,6 +109,9 @@ func (a *API) listLeads(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	for _, l := range page.Items {
+		a.present(l)
+	}
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -116,26 +119,33 @@ func (a *API) listLeads(w http.ResponseWriter, r *http.Request) {
 var csvHeader = []string{"LeadId", "PartnerId", "Location", "Kind", "LeadType", "CallToAction", "Source",
 	"CustomerCompany", "ContactName", "ContactEmail", "ContactPhone", "Country", "Need", "Quality",
 	"EmailValidity", "PhoneValidity", "ContactRequested", "Status", "Outcome", "Alert", "Informational",
-	"Favorite", "DealName", "DealValue", "DealCurrency", "LeadCreationDateTime", "UpdatedDateTime", "ArchivedDateTime"}
+	"Favorite", "DealName", "DealValue", "DealCurrency", "LeadCreationDateTime", "UpdatedDateTime", "ArchivedDateTime",
+	"AcceptedDateTime", "ExpiresDateTime", "AlertUntilDateTime"}
 
 func csvRow(l *leadworker.Lead) []string {
-	var dealName, amount, currency, archived string
+	var dealName, amount, currency string
 	if l.Deal != nil {
 		dealName, amount, currency = l.Deal.Name, string(l.Deal.Value.Amount), l.Deal.Value.Currency
-	}
-	if l.ArchivedAt != nil {
-		archived = l.ArchivedAt.Format(time.RFC3339)
 	}
 	row := []string{l.ID, l.PartnerID, l.Location, string(l.Kind), string(l.LeadType), string(l.CallToAction),
 		l.Source, l.Customer.Company, l.Customer.Name, l.Customer.Email, l.Customer.Phone, l.Customer.Country,
 		l.Need, l.Quality, l.EmailValidity, l.PhoneValidity, strconv.FormatBool(l.ContactRequested),
 		string(l.Status), string(l.Outcome), string(l.Alert), strconv.FormatBool(l.Informational),
 		strconv.FormatBool(l.Favorite), dealName, amount, currency,
-		l.CreatedAt.Format(time.RFC3339), l.UpdatedAt.Format(time.RFC3339), archived}
+		l.CreatedAt.Format(time.RFC3339), l.UpdatedAt.Format(time.RFC3339), csvTime(l.ArchivedAt),
+		csvTime(l.AcceptedAt), csvTime(l.ExpiresAt), csvTime(l.AlertUntil)}
 	for i := range row {
 		row[i] = neutralize(row[i])
 	}
 	return row
+}
+
+// csvTime is an optional time in a CSV cell: RFC 3339, or empty.
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 // formulaStart holds what makes a spreadsheet read a cell as a formula when
@@ -188,7 +198,7 @@ func (a *API) exportCSV(w http.ResponseWriter, r *http.Request, f store.Filter) 
 	writeCSVRow(cw, csvHeader)
 	for {
 		for _, l := range page.Items {
-			writeCSVRow(cw, csvRow(l))
+			writeCSVRow(cw, csvRow(a.present(l)))
 		}
 		if err := cw.Flush(); err != nil || page.NextCursor == "" {
 			return
