@@ -21,8 +21,10 @@ const pageBatch = 100
 // expired leads become one pending batch, named in Applied.Batch.
 func (s *Store) ExpirePage(ctx context.Context, ids []string, cutoff time.Time, dry bool) ([]Applied, error) {
 	k, now := s.keys, ms(s.clock.Now())
-	replies, err := s.runPage(ctx, expireScript, ids, func(batch []string) ([]string, []any) {
+	names := map[int]string{} // each call's batch name, hashed once
+	replies, err := s.runPage(ctx, expireScript, ids, func(i int, batch []string) ([]string, []any) {
 		name := tasks.ShortHash(batch...)
+		names[i] = name
 		return []string{k.dueExpire(), k.dueAlerts(), k.pending(), k.dueRemind(1), k.dueRemind(2), k.closingBatch(name)},
 			[]any{now, ms(cutoff), name, flag(dry)}
 	})
@@ -30,12 +32,11 @@ func (s *Store) ExpirePage(ctx context.Context, ids []string, cutoff time.Time, 
 		return nil, fmt.Errorf("expire leads: %w", err)
 	}
 	res := make([]Applied, 0, len(ids))
-	for _, r := range replies {
-		name := tasks.ShortHash(r.batch...)
-		for i := 0; i+1 < len(r.reply); i += 2 {
-			code, _ := r.reply[i].(int64)
-			party, _ := r.reply[i+1].(string)
-			res = append(res, Applied{Code: Result(code), Party: party, Batch: name})
+	for b, reply := range replies {
+		for i := 0; i+1 < len(reply); i += 2 {
+			code, _ := reply[i].(int64)
+			party, _ := reply[i+1].(string)
+			res = append(res, Applied{Code: Result(code), Party: party, Batch: names[b]})
 		}
 	}
 	return res, nil
@@ -47,15 +48,15 @@ func (s *Store) ExpirePage(ctx context.Context, ids []string, cutoff time.Time, 
 // order of ids.
 func (s *Store) ArchiveOffersPage(ctx context.Context, ids []string, cutoff time.Time, dry bool) ([]Applied, error) {
 	k, now := s.keys, ms(s.clock.Now())
-	replies, err := s.runPage(ctx, archiveOffersScript, ids, func([]string) ([]string, []any) {
+	replies, err := s.runPage(ctx, archiveOffersScript, ids, func(int, []string) ([]string, []any) {
 		return []string{k.dueOffers(), k.dueAlerts()}, []any{now, ms(cutoff), flag(dry)}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("archive offer leads: %w", err)
 	}
 	res := make([]Applied, 0, len(ids))
-	for _, r := range replies {
-		for _, v := range r.reply {
+	for _, reply := range replies {
+		for _, v := range reply {
 			code, _ := v.(int64)
 			res = append(res, Applied{Code: Result(code)})
 		}
@@ -63,21 +64,15 @@ func (s *Store) ArchiveOffersPage(ctx context.Context, ids []string, cutoff time
 	return res, nil
 }
 
-// pageReply is one script call's batch of ids and its reply.
-type pageReply struct {
-	batch []string
-	reply []any
-}
-
-// runPage runs script over ids, pageBatch leads a call, in one round trip.
-// head gives each call's leading keys and arguments; each lead of the
-// batch then adds its hash key and its id.
-func (s *Store) runPage(ctx context.Context, script *redis.Script, ids []string, head func(batch []string) ([]string, []any)) ([]pageReply, error) {
+// runPage runs script over ids, pageBatch leads a call, in one round trip,
+// and returns each call's reply in order. head gives call i's leading keys
+// and arguments; each lead of its batch then adds its hash key and its id.
+func (s *Store) runPage(ctx context.Context, script *redis.Script, ids []string, head func(i int, batch []string) ([]string, []any)) ([][]any, error) {
 	batches := slices.Collect(slices.Chunk(ids, pageBatch))
 	cmds, err := s.evalPipeline(ctx, func(p redis.Pipeliner) []*redis.Cmd {
 		out := make([]*redis.Cmd, len(batches))
 		for i, batch := range batches {
-			keys, args := head(batch)
+			keys, args := head(i, batch)
 			for _, id := range batch {
 				keys, args = append(keys, s.keys.lead(id)), append(args, id)
 			}
@@ -88,13 +83,11 @@ func (s *Store) runPage(ctx context.Context, script *redis.Script, ids []string,
 	if err != nil {
 		return nil, err
 	}
-	out := make([]pageReply, len(cmds))
+	out := make([][]any, len(cmds))
 	for i, cmd := range cmds {
-		reply, err := cmd.Slice()
-		if err != nil {
+		if out[i], err = cmd.Slice(); err != nil {
 			return nil, err
 		}
-		out[i] = pageReply{batch: batches[i], reply: reply}
 	}
 	return out, nil
 }
